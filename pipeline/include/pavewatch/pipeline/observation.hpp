@@ -1,0 +1,121 @@
+#pragma once
+
+#include "pavewatch/pipeline/clock.hpp"
+#include "pavewatch/pipeline/error.hpp"
+#include "pavewatch/pipeline/ids.hpp"
+#include "pavewatch/pipeline/raw_message.hpp"
+
+#include <tl/expected.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace pavewatch::pipeline {
+
+// Observations: what ingest derives from raw messages, one per segment, keyed by segment id on
+// `pavewatch.observations`. The wear processor folds them into segment state. Their wire form
+// is the compact binary layout of EncodeObservation (docs/architecture.md, "Observation
+// format"): the wear processor reads millions per second, which JSON would not allow.
+
+/// One vehicle's pass over (part of) a segment, with the roughness measured on it.
+struct Traversal {
+    std::uint64_t vehicle_key = 0;  ///< VehicleKey(vehicle id)
+    VehicleClass vehicle_class = VehicleClass::kUnknown;
+    float speed_mps = 0.0F;         ///< mean over the pass
+    float speed_spread_mps = 0.0F;  ///< max - min over the pass
+    float from_m = 0.0F;            ///< covered part of the segment, metres from its start
+    float to_m = 0.0F;
+    float iri_m_per_km = -1.0F;  ///< estimated IRI; < 0 when no estimate (too slow, too short)
+    std::uint32_t samples = 0;   ///< accelerometer samples behind the estimate
+    float sample_rate_hz = 0.0F;
+};
+
+/// A surface defect detected by one vehicle (a candidate pothole), placed on the segment.
+struct HazardEvent {
+    std::uint64_t vehicle_key = 0;
+    float offset_m = 0.0F;       ///< from the segment's start
+    float uncertainty_m = 0.0F;  ///< 1-sigma of the position: GPS error and timing
+    float peak_ms2 = 0.0F;       ///< high-passed vertical peak, m/s^2
+    float speed_mps = 0.0F;
+    float score = 0.0F;  ///< detector's severity score (dimensionless)
+    double lat = 0.0;
+    double lon = 0.0;
+};
+
+/// One vehicle over a weigh-in-motion station.
+struct AxleLoads {
+    std::uint8_t axles = 0;
+    std::array<float, RawLimits::kMaxAxles> load_kn{};
+    std::array<float, RawLimits::kMaxAxles> spacing_m{};  ///< spacing before axle i (i >= 1)
+    float speed_mps = 0.0F;
+};
+
+/// Peak tensile strain at the bottom of the asphalt layer, one value per axle pass.
+struct StrainPasses {
+    std::uint8_t passes = 0;
+    std::array<float, RawLimits::kMaxAxles> microstrain{};
+    float depth_mm = 0.0F;
+};
+
+struct PavementTemperature {
+    float celsius = 0.0F;
+    float depth_mm = 0.0F;
+};
+
+struct SoilMoisture {
+    float vwc_percent = 0.0F;
+};
+
+/// A contractor's action on a hazard, from the gateway through `pavewatch.hazard-actions`.
+enum class HazardActionKind : std::uint8_t { kAcknowledge = 1, kReportRepaired = 2 };
+struct HazardAction {
+    std::uint64_t hazard_id = 0;
+    HazardActionKind action = HazardActionKind::kAcknowledge;
+    std::string actor;  ///< contractor name, at most 255 bytes
+};
+
+enum class ObservationKind : std::uint8_t {
+    kTraversal = 1,
+    kHazardEvent = 2,
+    kAxleLoads = 3,
+    kStrain = 4,
+    kTemperature = 5,
+    kMoisture = 6,
+    kHazardAction = 7,
+};
+
+struct Observation {
+    SegmentId segment;
+    EpochMs t_ms = 0;  ///< event time
+    std::variant<
+        Traversal,
+        HazardEvent,
+        AxleLoads,
+        StrainPasses,
+        PavementTemperature,
+        SoilMoisture,
+        HazardAction>
+        body;
+
+    ObservationKind kind() const { return static_cast<ObservationKind>(body.index() + 1); }
+};
+
+const char* ToString(ObservationKind kind);
+
+/// Appends the binary form of an observation to `out`.
+void EncodeObservation(const Observation& observation, std::string& out);
+std::string EncodeObservation(const Observation& observation);
+
+/// Parses the binary form; refuses anything that is not exactly one well-formed observation.
+tl::expected<Observation, Error> DecodeObservation(std::string_view bytes);
+
+/// Kafka key of an observation, a condition or a changelog record: the segment id in decimal.
+std::string SegmentKey(SegmentId id);
+/// Parses a key written by SegmentKey; nullopt when it is not one.
+std::optional<SegmentId> ParseSegmentKey(std::string_view key);
+
+}  // namespace pavewatch::pipeline

@@ -1,0 +1,3 @@
+# Sources of the science core, appended to pavewatch::pipeline (see CMakeLists.txt beside this).
+set(PAVEWATCH_SCIENCE_SOURCES
+)

@@ -1,0 +1,242 @@
+#include "pavewatch/pipeline/observation.hpp"
+
+#include "pavewatch/pipeline/bytes.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace pavewatch::pipeline {
+namespace {
+
+// Layout, little-endian: u8 magic 0xB5, u8 version 1, u8 kind, u64 segment, i64 t_ms, body.
+constexpr std::uint8_t kMagic = 0xB5;
+constexpr std::uint8_t kVersion = 1;
+
+void PutBody(ByteWriter& w, const Traversal& t) {
+    w.Put(t.vehicle_key);
+    w.PutU8(static_cast<std::uint8_t>(t.vehicle_class));
+    w.Put(t.speed_mps);
+    w.Put(t.speed_spread_mps);
+    w.Put(t.from_m);
+    w.Put(t.to_m);
+    w.Put(t.iri_m_per_km);
+    w.Put(t.samples);
+    w.Put(t.sample_rate_hz);
+}
+void PutBody(ByteWriter& w, const HazardEvent& e) {
+    w.Put(e.vehicle_key);
+    w.Put(e.offset_m);
+    w.Put(e.uncertainty_m);
+    w.Put(e.peak_ms2);
+    w.Put(e.speed_mps);
+    w.Put(e.score);
+    w.Put(e.lat);
+    w.Put(e.lon);
+}
+void PutBody(ByteWriter& w, const AxleLoads& a) {
+    w.PutU8(a.axles);
+    for (std::uint8_t i = 0; i < a.axles; ++i) {
+        w.Put(a.load_kn[i]);
+        w.Put(a.spacing_m[i]);
+    }
+    w.Put(a.speed_mps);
+}
+void PutBody(ByteWriter& w, const StrainPasses& s) {
+    w.PutU8(s.passes);
+    for (std::uint8_t i = 0; i < s.passes; ++i) {
+        w.Put(s.microstrain[i]);
+    }
+    w.Put(s.depth_mm);
+}
+void PutBody(ByteWriter& w, const PavementTemperature& t) {
+    w.Put(t.celsius);
+    w.Put(t.depth_mm);
+}
+void PutBody(ByteWriter& w, const SoilMoisture& m) {
+    w.Put(m.vwc_percent);
+}
+void PutBody(ByteWriter& w, const HazardAction& a) {
+    w.Put(a.hazard_id);
+    w.PutU8(static_cast<std::uint8_t>(a.action));
+    w.PutShortString(a.actor);
+}
+
+bool Finite(float x) {
+    return std::isfinite(x);
+}
+
+}  // namespace
+
+const char* ToString(ObservationKind kind) {
+    switch (kind) {
+        case ObservationKind::kTraversal:
+            return "traversal";
+        case ObservationKind::kHazardEvent:
+            return "hazard_event";
+        case ObservationKind::kAxleLoads:
+            return "axle_loads";
+        case ObservationKind::kStrain:
+            return "strain";
+        case ObservationKind::kTemperature:
+            return "temperature";
+        case ObservationKind::kMoisture:
+            return "moisture";
+        case ObservationKind::kHazardAction:
+            return "hazard_action";
+    }
+    return "unknown";
+}
+
+void EncodeObservation(const Observation& o, std::string& out) {
+    ByteWriter w(out);
+    w.PutU8(kMagic);
+    w.PutU8(kVersion);
+    w.PutU8(static_cast<std::uint8_t>(o.kind()));
+    w.Put(o.segment.value());
+    w.Put(o.t_ms);
+    std::visit([&](const auto& body) { PutBody(w, body); }, o.body);
+}
+
+std::string EncodeObservation(const Observation& o) {
+    std::string out;
+    out.reserve(64);
+    EncodeObservation(o, out);
+    return out;
+}
+
+tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
+    ByteReader r(bytes);
+    const auto fail = [](std::string message) {
+        return tl::unexpected(Error{ErrorCode::kMalformed, "observation", std::move(message)});
+    };
+    if (r.GetU8() != kMagic || !r.ok()) {
+        return fail("not an observation (bad magic byte)");
+    }
+    if (r.GetU8() != kVersion) {
+        return tl::unexpected(Error{
+            ErrorCode::kUnsupportedVersion, "observation", "unknown format version"});
+    }
+    const auto kind = r.GetU8();
+    Observation o;
+    o.segment = SegmentId{r.Get<std::uint64_t>()};
+    o.t_ms = r.Get<std::int64_t>();
+    bool finite = true;
+    switch (static_cast<ObservationKind>(kind)) {
+        case ObservationKind::kTraversal: {
+            Traversal t;
+            t.vehicle_key = r.Get<std::uint64_t>();
+            const auto cls = r.GetU8();
+            t.vehicle_class = cls <= static_cast<std::uint8_t>(VehicleClass::kMotorcycle)
+                                  ? static_cast<VehicleClass>(cls)
+                                  : VehicleClass::kUnknown;
+            t.speed_mps = r.Get<float>();
+            t.speed_spread_mps = r.Get<float>();
+            t.from_m = r.Get<float>();
+            t.to_m = r.Get<float>();
+            t.iri_m_per_km = r.Get<float>();
+            t.samples = r.Get<std::uint32_t>();
+            t.sample_rate_hz = r.Get<float>();
+            finite =
+                Finite(t.speed_mps) && Finite(t.from_m) && Finite(t.to_m) && Finite(t.iri_m_per_km);
+            o.body = t;
+            break;
+        }
+        case ObservationKind::kHazardEvent: {
+            HazardEvent e;
+            e.vehicle_key = r.Get<std::uint64_t>();
+            e.offset_m = r.Get<float>();
+            e.uncertainty_m = r.Get<float>();
+            e.peak_ms2 = r.Get<float>();
+            e.speed_mps = r.Get<float>();
+            e.score = r.Get<float>();
+            e.lat = r.Get<double>();
+            e.lon = r.Get<double>();
+            finite = Finite(e.offset_m) && Finite(e.uncertainty_m) && Finite(e.peak_ms2);
+            o.body = e;
+            break;
+        }
+        case ObservationKind::kAxleLoads: {
+            AxleLoads a;
+            a.axles = r.GetU8();
+            if (a.axles > RawLimits::kMaxAxles) {
+                return fail("too many axles");
+            }
+            for (std::uint8_t i = 0; i < a.axles; ++i) {
+                a.load_kn[i] = r.Get<float>();
+                a.spacing_m[i] = r.Get<float>();
+                finite = finite && Finite(a.load_kn[i]);
+            }
+            a.speed_mps = r.Get<float>();
+            o.body = a;
+            break;
+        }
+        case ObservationKind::kStrain: {
+            StrainPasses s;
+            s.passes = r.GetU8();
+            if (s.passes > RawLimits::kMaxAxles) {
+                return fail("too many strain passes");
+            }
+            for (std::uint8_t i = 0; i < s.passes; ++i) {
+                s.microstrain[i] = r.Get<float>();
+                finite = finite && Finite(s.microstrain[i]);
+            }
+            s.depth_mm = r.Get<float>();
+            o.body = s;
+            break;
+        }
+        case ObservationKind::kTemperature: {
+            PavementTemperature t;
+            t.celsius = r.Get<float>();
+            t.depth_mm = r.Get<float>();
+            finite = Finite(t.celsius);
+            o.body = t;
+            break;
+        }
+        case ObservationKind::kMoisture: {
+            SoilMoisture m;
+            m.vwc_percent = r.Get<float>();
+            finite = Finite(m.vwc_percent);
+            o.body = m;
+            break;
+        }
+        case ObservationKind::kHazardAction: {
+            HazardAction a;
+            a.hazard_id = r.Get<std::uint64_t>();
+            const auto action = r.GetU8();
+            if (action != 1 && action != 2) {
+                return fail("unknown hazard action");
+            }
+            a.action = static_cast<HazardActionKind>(action);
+            a.actor = r.GetShortString();
+            o.body = std::move(a);
+            break;
+        }
+        default:
+            return fail("unknown observation kind " + std::to_string(kind));
+    }
+    if (!r.ok()) {
+        return fail("truncated");
+    }
+    if (!r.AtEnd()) {
+        return fail("trailing bytes after the observation");
+    }
+    if (!finite) {
+        return fail("a number is not finite");
+    }
+    return o;
+}
+
+std::string SegmentKey(SegmentId id) {
+    return std::to_string(id.value());
+}
+
+std::optional<SegmentId> ParseSegmentKey(std::string_view key) {
+    std::uint64_t value = 0;
+    const auto r = std::from_chars(key.data(), key.data() + key.size(), value);
+    if (r.ec != std::errc{} || r.ptr != key.data() + key.size() || key.empty()) {
+        return std::nullopt;
+    }
+    return SegmentId{value};
+}
+
+}  // namespace pavewatch::pipeline

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+    std::puts("pavewatch");
+    return 0;
+}

@@ -1,0 +1,188 @@
+#include "pavewatch/pipeline/ingest_processor.hpp"
+
+#include "pavewatch/test_support/paths.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+namespace pavewatch::pipeline {
+namespace {
+
+class IngestProcessorTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        network_ = new RoadNetwork(*RoadNetwork::FromGeoJson(
+            test_support::ReadFile(test_support::ProjectPath("data/almaty_roads.geojson"))
+        ));
+        matcher_ = new MapMatcher(*network_);
+    }
+    static void TearDownTestSuite() {
+        delete matcher_;
+        delete network_;
+    }
+
+    /// Index of the first segment of a road cut into at least `pieces` pieces.
+    static std::size_t FirstOfLongRoad(int pieces) {
+        for (std::size_t i = 0; i < network_->segments().size(); ++i) {
+            if (network_->segments()[i].piece == 0 && network_->segments()[i].pieces >= pieces) {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    /// A drive along consecutive segments from `first`, at constant speed, 1 Hz GPS.
+    static VehicleMessage
+    Drive(std::size_t first, double speed_mps, double seconds, double rate_hz) {
+        VehicleMessage m;
+        m.vehicle_id = VehicleId{"car-1"};
+        m.device_id = DeviceId{"dev-1"};
+        m.vehicle_class = VehicleClass::kCar;
+        m.accel.t0_ms = 1763900000000;
+        m.accel.rate_hz = rate_hz;
+        const auto n = static_cast<std::size_t>(seconds * rate_hz);
+        for (std::size_t i = 0; i < n; ++i) {
+            // Device lying on its side: gravity along x; a 2 Hz bump signal on it.
+            const double t = static_cast<double>(i) / rate_hz;
+            m.accel.x.push_back(static_cast<float>(9.81 + 0.8 * std::sin(2 * kPi * 2.0 * t)));
+            m.accel.y.push_back(0.05F);
+            m.accel.z.push_back(0.0F);
+        }
+        for (int s = 0; s <= static_cast<int>(seconds); ++s) {
+            double along = speed_mps * s;
+            std::size_t seg = first;
+            while (along > network_->segments()[seg].length_m &&
+                   seg + 1 < network_->segments().size()) {
+                along -= network_->segments()[seg].length_m;
+                ++seg;
+            }
+            const LonLat p =
+                matcher_->PointAt(seg, std::min(along, network_->segments()[seg].length_m));
+            const auto& sp = network_->segments()[seg].points;
+            m.gps.push_back(
+                {m.accel.t0_ms + 1000 * s,
+                 p.lat,
+                 p.lon,
+                 speed_mps,
+                 BearingDeg(sp.front(), sp.back()),
+                 3.0}
+            );
+        }
+        return m;
+    }
+
+    static RoadNetwork* network_;
+    static MapMatcher* matcher_;
+};
+
+RoadNetwork* IngestProcessorTest::network_ = nullptr;
+MapMatcher* IngestProcessorTest::matcher_ = nullptr;
+
+TEST_F(IngestProcessorTest, SplitsADriveIntoPassesOverConsecutiveSegments) {
+    const SensorRegistry registry;
+    const IngestProcessor ingest(*matcher_, registry);
+    const std::size_t first = FirstOfLongRoad(4);
+    const auto obs = ingest.ProcessVehicle(ToJson(Drive(first, 12.0, 20.0, 100.0)));
+    ASSERT_TRUE(obs) << obs.error().Describe();
+    std::set<std::uint64_t> segments;
+    for (const auto& o : *obs) {
+        ASSERT_EQ(o.kind(), ObservationKind::kTraversal);
+        const auto& t = std::get<Traversal>(o.body);
+        segments.insert(o.segment.value());
+        EXPECT_NEAR(t.speed_mps, 12.0, 0.01);
+        EXPECT_GT(t.iri_m_per_km, 0.0F);
+        EXPECT_EQ(t.vehicle_key, VehicleKey("car-1"));
+        EXPECT_LE(t.from_m, t.to_m);
+    }
+    // 240 m of road: the first three segments of the road (each at most 100 m).
+    EXPECT_TRUE(segments.contains(network_->segments()[first].id.value()));
+    EXPECT_TRUE(segments.contains(network_->segments()[first + 1].id.value()));
+    EXPECT_GE(segments.size(), 3U);
+}
+
+TEST_F(IngestProcessorTest, GivesNoRoughnessBelow20KmPerHour) {
+    const SensorRegistry registry;
+    const IngestProcessor ingest(*matcher_, registry);
+    const auto obs = ingest.ProcessVehicle(Drive(FirstOfLongRoad(2), 4.0, 10.0, 50.0));
+    ASSERT_TRUE(obs);
+    ASSERT_FALSE(obs->empty());
+    for (const auto& o : *obs) {
+        EXPECT_LT(std::get<Traversal>(o.body).iri_m_per_km, 0.0F);
+    }
+}
+
+TEST_F(IngestProcessorTest, RoughnessGrowsWithVibrationWhateverTheOrientation) {
+    const SensorRegistry registry;
+    const IngestProcessor ingest(*matcher_, registry);
+    auto calm = Drive(FirstOfLongRoad(2), 12.0, 8.0, 100.0);
+    auto rough = calm;
+    for (auto& x : rough.accel.x) {
+        x = 9.81F + (x - 9.81F) * 3.0F;
+    }
+    // The same rough signal with the device upright (gravity on z).
+    auto upright = rough;
+    std::swap(upright.accel.x, upright.accel.z);
+    const auto a = ingest.ProcessVehicle(calm);
+    const auto b = ingest.ProcessVehicle(rough);
+    const auto c = ingest.ProcessVehicle(upright);
+    ASSERT_TRUE(a && b && c);
+    const float iri_calm = std::get<Traversal>(a->front().body).iri_m_per_km;
+    const float iri_rough = std::get<Traversal>(b->front().body).iri_m_per_km;
+    EXPECT_NEAR(iri_rough / iri_calm, 3.0, 0.1);
+    EXPECT_NEAR(std::get<Traversal>(c->front().body).iri_m_per_km, iri_rough, 1e-3);
+}
+
+TEST_F(IngestProcessorTest, RefusesADriveOffTheNetwork) {
+    const SensorRegistry registry;
+    const IngestProcessor ingest(*matcher_, registry);
+    auto m = Drive(FirstOfLongRoad(2), 12.0, 5.0, 50.0);
+    for (auto& fix : m.gps) {
+        fix.lat -= 1.0;  // 111 km south
+    }
+    const auto obs = ingest.ProcessVehicle(m);
+    ASSERT_FALSE(obs);
+    EXPECT_EQ(obs.error().code, ErrorCode::kNotOnNetwork);
+}
+
+TEST_F(IngestProcessorTest, PlacesEmbeddedReadingsOnTheirSensorsSegment) {
+    const auto& seg = network_->segments()[FirstOfLongRoad(2)];
+    const LonLat at = matcher_->PointAt(FirstOfLongRoad(2), seg.length_m / 2);
+    const std::string registry_json =
+        R"({"sensors":[{"sensor_id":"wim-1","kind":"wim","segment_id":")" + ToString(seg.id) +
+        R"(","calibration":{"gain":1.1}},{"sensor_id":"t-1","kind":"temperature","lat":)" +
+        std::to_string(at.lat) + R"(,"lon":)" + std::to_string(at.lon) + R"(,"depth_mm":50}]})";
+    const auto registry = SensorRegistry::FromJson(registry_json, *matcher_);
+    ASSERT_TRUE(registry) << registry.error().Describe();
+    const IngestProcessor ingest(*matcher_, *registry);
+
+    const auto wim = ingest.ProcessEmbedded(
+        R"({"kind":"wim","sensor_id":"wim-1","t_ms":1763900000000,"speed_mps":20,"axle_loads_kn":[50,100],"axle_spacings_m":[5]})"
+    );
+    ASSERT_TRUE(wim) << wim.error().Describe();
+    ASSERT_EQ(wim->size(), 1U);
+    EXPECT_EQ(wim->front().segment, seg.id);
+    EXPECT_FLOAT_EQ(std::get<AxleLoads>(wim->front().body).load_kn[1], 110.0F);  // gain 1.1
+
+    const auto temp = ingest.ProcessEmbedded(
+        R"({"kind":"temperature","sensor_id":"t-1","t_ms":1763900000000,"celsius":-3})"
+    );
+    ASSERT_TRUE(temp);
+    EXPECT_EQ(temp->front().segment, seg.id);
+    EXPECT_FLOAT_EQ(std::get<PavementTemperature>(temp->front().body).depth_mm, 50.0F);
+
+    const auto unknown = ingest.ProcessEmbedded(
+        R"({"kind":"moisture","sensor_id":"nope","t_ms":1763900000000,"vwc_percent":3})"
+    );
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, ErrorCode::kUnknownSensor);
+    const auto mismatch = ingest.ProcessEmbedded(
+        R"({"kind":"moisture","sensor_id":"wim-1","t_ms":1763900000000,"vwc_percent":3})"
+    );
+    ASSERT_FALSE(mismatch);
+    EXPECT_EQ(mismatch.error().code, ErrorCode::kInconsistent);
+}
+
+}  // namespace
+}  // namespace pavewatch::pipeline

@@ -1,0 +1,94 @@
+#include "pavewatch/pipeline/observation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace pavewatch::pipeline {
+namespace {
+
+std::vector<Observation> OneOfEachKind() {
+    std::vector<Observation> all;
+    Traversal t{
+        .vehicle_key = 42,
+        .vehicle_class = VehicleClass::kTruck,
+        .speed_mps = 13.5F,
+        .speed_spread_mps = 1.5F,
+        .from_m = 3.0F,
+        .to_m = 97.0F,
+        .iri_m_per_km = 2.5F,
+        .samples = 700,
+        .sample_rate_hz = 100.0F};
+    all.push_back({SegmentId{1}, 1763900000000, t});
+    HazardEvent e{
+        .vehicle_key = 43,
+        .offset_m = 41.0F,
+        .uncertainty_m = 4.5F,
+        .peak_ms2 = 12.0F,
+        .speed_mps = 10.0F,
+        .score = 3.0F,
+        .lat = 43.2512345,
+        .lon = 76.9012345};
+    all.push_back({SegmentId{2}, 1763900000001, e});
+    AxleLoads a;
+    a.axles = 3;
+    a.load_kn = {50.0F, 80.0F, 81.0F};
+    a.spacing_m = {0.0F, 4.5F, 1.3F};
+    a.speed_mps = 22.0F;
+    all.push_back({SegmentId{3}, 1763900000002, a});
+    StrainPasses s;
+    s.passes = 2;
+    s.microstrain = {110.0F, 95.0F};
+    s.depth_mm = 100.0F;
+    all.push_back({SegmentId{4}, 1763900000003, s});
+    all.push_back({SegmentId{5}, 1763900000004, PavementTemperature{-7.5F, 50.0F}});
+    all.push_back({SegmentId{6}, 1763900000005, SoilMoisture{28.0F}});
+    all.push_back(
+        {SegmentId{7},
+         1763900000006,
+         HazardAction{99, HazardActionKind::kReportRepaired, "acme-roads"}}
+    );
+    return all;
+}
+
+TEST(ObservationCodec, RoundTripsEveryKindExactly) {
+    for (const auto& o : OneOfEachKind()) {
+        const std::string bytes = EncodeObservation(o);
+        const auto back = DecodeObservation(bytes);
+        ASSERT_TRUE(back) << ToString(o.kind()) << ": " << back.error().Describe();
+        EXPECT_EQ(back->kind(), o.kind());
+        EXPECT_EQ(back->segment, o.segment);
+        EXPECT_EQ(back->t_ms, o.t_ms);
+        EXPECT_EQ(EncodeObservation(*back), bytes) << ToString(o.kind());
+    }
+    const auto action = DecodeObservation(EncodeObservation(OneOfEachKind().back()));
+    EXPECT_EQ(std::get<HazardAction>(action->body).actor, "acme-roads");
+}
+
+TEST(ObservationCodec, RefusesEveryTruncationAndTrailingBytes) {
+    for (const auto& o : OneOfEachKind()) {
+        const std::string bytes = EncodeObservation(o);
+        for (std::size_t n = 0; n < bytes.size(); ++n) {
+            EXPECT_FALSE(DecodeObservation(std::string_view(bytes).substr(0, n)))
+                << ToString(o.kind()) << " cut at " << n;
+        }
+        EXPECT_FALSE(DecodeObservation(bytes + "x"));
+    }
+}
+
+TEST(ObservationCodec, RefusesForeignBytesAndNonFiniteNumbers) {
+    EXPECT_EQ(DecodeObservation("{\"json\":true}").error().code, ErrorCode::kMalformed);
+    std::string bytes = EncodeObservation(OneOfEachKind()[0]);
+    bytes[1] = 9;  // version
+    EXPECT_EQ(DecodeObservation(bytes).error().code, ErrorCode::kUnsupportedVersion);
+    bytes = EncodeObservation(OneOfEachKind()[0]);
+    bytes[2] = 77;  // kind
+    EXPECT_FALSE(DecodeObservation(bytes));
+    Observation nan = OneOfEachKind()[4];
+    std::get<PavementTemperature>(nan.body).celsius = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_FALSE(DecodeObservation(EncodeObservation(nan)));
+}
+
+}  // namespace
+}  // namespace pavewatch::pipeline
