@@ -1,0 +1,136 @@
+#pragma once
+
+#include <tl/expected.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pavewatch::http {
+
+/// A parsed HTTP request, handed to the handler.
+struct Request {
+    std::string method;                          ///< "GET", "POST", ...
+    std::string target;                          ///< as sent: path and query
+    std::string path;                            ///< percent-decoded path without the query
+    std::map<std::string, std::string> query;    ///< percent-decoded; last value wins
+    std::map<std::string, std::string> headers;  ///< names lower-cased
+    std::string body;
+    std::string remote;  ///< peer address
+
+    /// Header value by lower-case name; empty when absent.
+    std::string Header(const std::string& lower_name) const {
+        const auto it = headers.find(lower_name);
+        return it == headers.end() ? std::string{} : it->second;
+    }
+};
+
+/// What the handler answers.
+struct Response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    /// Set instead of `body` to send a large body shared between requests without copying.
+    std::shared_ptr<const std::string> shared_body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// A request handler: a pure function of the request apart from the state it reads. Runs on
+/// the server's I/O threads, so it must not block.
+using Handler = std::function<Response(const Request&)>;
+
+struct UpgradeContext;  // pavewatch/http/upgrade.hpp: the socket and request of an upgrade
+
+/// Takes over connections that ask for a WebSocket upgrade on a path it wants.
+class UpgradeHandler {
+public:
+    virtual ~UpgradeHandler() = default;
+    UpgradeHandler() = default;
+    UpgradeHandler(const UpgradeHandler&) = delete;
+    UpgradeHandler& operator=(const UpgradeHandler&) = delete;
+    UpgradeHandler(UpgradeHandler&&) = delete;
+    UpgradeHandler& operator=(UpgradeHandler&&) = delete;
+
+    virtual bool Wants(const Request& request) const = 0;
+    /// Owns the connection from here on.
+    virtual void Upgrade(UpgradeContext&& context, Request request) = 0;
+};
+
+struct ServerOptions {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;  ///< 0: any free port (see Server::port())
+    int threads = 1;
+    /// Request header limit; larger headers are answered 431. Default 8 KiB, as nginx's
+    /// large_client_header_buffers line.
+    std::size_t max_header_bytes = 8 * 1024;
+    /// Request body limit; larger bodies are answered 413. Default 64 KiB: the API takes no
+    /// uploads.
+    std::size_t max_body_bytes = 64 * 1024;
+    /// Time allowed to send a whole request (headers and body); a slow-loris client that
+    /// trickles bytes is cut off after it. Default 10 s.
+    std::chrono::milliseconds request_timeout{10000};
+    /// Time a kept-alive connection may sit idle between requests. Default 30 s.
+    std::chrono::milliseconds idle_timeout{30000};
+    /// Time allowed to write a response. Default 30 s.
+    std::chrono::milliseconds write_timeout{30000};
+    /// Open connections (HTTP and upgraded) above which new ones get 503 and are closed.
+    std::size_t max_connections = 20000;
+};
+
+/// Counts the server reports (for metrics).
+struct ServerStats {
+    std::uint64_t requests = 0;
+    std::uint64_t rejected_connections = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t bad_requests = 0;
+    std::size_t open_connections = 0;
+};
+
+/// An HTTP/1.1 server on Boost.Beast: one strand per connection, limits and timeouts on every
+/// connection, keep-alive, and WebSocket upgrades handed to an UpgradeHandler.
+/// Start() once; Stop() (or destruction) closes the listener and every connection and joins
+/// the I/O threads. Thread-safe to Stop from any thread.
+class Server {
+public:
+    Server(ServerOptions options, Handler handler, UpgradeHandler* upgrades = nullptr);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    Server(Server&&) = delete;
+    Server& operator=(Server&&) = delete;
+
+    /// Binds and starts serving; the error names the address on failure.
+    tl::expected<void, std::string> Start();
+    void Stop();
+    std::uint16_t port() const;
+    ServerStats stats() const;
+
+    /// For connections an UpgradeHandler keeps: counted against max_connections.
+    bool TryOpenConnection();
+    void CloseConnection();
+
+    struct Impl;  ///< implementation detail (public so that the sessions in server.cpp see it)
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Percent-decodes a URL component ("%2C" -> ","; "+" stays "+").
+std::string PercentDecode(std::string_view text);
+
+/// A JSON problem document (RFC 9457) response.
+Response Problem(
+    unsigned status,
+    std::string_view title,
+    std::string_view detail,
+    std::string_view type = "about:blank"
+);
+
+}  // namespace pavewatch::http

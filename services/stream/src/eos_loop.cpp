@@ -1,0 +1,630 @@
+#include "pavewatch/stream/eos_loop.hpp"
+
+#include "pavewatch/common/stop.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+namespace pavewatch::stream {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// How long a commit, an offsets send or an abort may take before it is retried.
+constexpr milliseconds kTxnCallTimeout{10000};
+/// Backoff between retries of a transactional call that failed with a retriable error.
+constexpr milliseconds kRetryBackoff{200};
+
+bool IsQueueFull(const kafka::KafkaError& e) {
+    return e.name == "_QUEUE_FULL";
+}
+
+}  // namespace
+
+struct EosLoop::Impl final : Transaction {
+    EosOptions options;
+    kafka::ClientConfig client;
+    Processor& processor;
+    common::Logger& log;
+    common::Ops& ops;
+
+    std::optional<kafka::Producer> producer;
+    std::optional<kafka::Consumer> consumer;
+    bool in_txn = false;
+    bool needs_abort = false;
+    bool fatal = false;
+    std::map<TopicPartition, std::int64_t> pending;  // next offsets consumed since the last commit
+    std::set<TopicPartition> held;
+    std::size_t records_in_txn = 0;
+    Clock::time_point last_commit = Clock::now();
+    Clock::time_point last_broker_ok = Clock::now();
+    Clock::time_point last_metrics = Clock::now();
+    Clock::time_point last_error_log{};
+
+    // Metrics.
+    prometheus::Family<prometheus::Counter>* records_family = nullptr;
+    std::map<std::string, prometheus::Counter*> records_by_topic;
+    prometheus::Family<prometheus::Counter>* dlq_family = nullptr;
+    prometheus::Counter* committed = nullptr;
+    prometheus::Counter* aborted = nullptr;
+    prometheus::Counter* producer_recreated = nullptr;
+    prometheus::Histogram* commit_seconds = nullptr;
+    prometheus::Family<prometheus::Gauge>* lag_family = nullptr;
+    prometheus::Gauge* queue_depth = nullptr;
+    prometheus::Gauge* assigned = nullptr;
+    prometheus::Counter* errors = nullptr;
+
+    Impl(EosOptions o, kafka::ClientConfig c, Processor& p, common::Logger& l, common::Ops& ops_ref)
+        : options(std::move(o)), client(std::move(c)), processor(p), log(l), ops(ops_ref) {
+        auto& registry = *ops.registry();
+        const std::string prefix = "pavewatch_" + options.service + "_";
+        records_family = &prometheus::BuildCounter()
+                              .Name(prefix + "records_total")
+                              .Help("Input records processed, by topic")
+                              .Register(registry);
+        dlq_family = &prometheus::BuildCounter()
+                          .Name(prefix + "dlq_records_total")
+                          .Help("Input records sent to the dead-letter topic, by reason")
+                          .Register(registry);
+        auto& txn = prometheus::BuildCounter()
+                        .Name(prefix + "transactions_total")
+                        .Help("Kafka transactions, by outcome (committed, aborted)")
+                        .Register(registry);
+        committed = &txn.Add({{"outcome", "committed"}});
+        aborted = &txn.Add({{"outcome", "aborted"}});
+        producer_recreated =
+            &prometheus::BuildCounter()
+                 .Name(prefix + "producer_recreated_total")
+                 .Help("Transactional producers recreated after a fatal error (fencing)")
+                 .Register(registry)
+                 .Add({});
+        commit_seconds =
+            &prometheus::BuildHistogram()
+                 .Name(prefix + "commit_duration_seconds")
+                 .Help("Time to send offsets and commit one transaction")
+                 .Register(registry)
+                 .Add(
+                     {},
+                     prometheus::Histogram::BucketBoundaries{
+                         0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+                 );
+        lag_family = &prometheus::BuildGauge()
+                          .Name(prefix + "consumer_lag_records")
+                          .Help(
+                              "Records between the consumer's position and the end of each "
+                              "assigned partition"
+                          )
+                          .Register(registry);
+        queue_depth =
+            &prometheus::BuildGauge()
+                 .Name(prefix + "producer_queue_depth_records")
+                 .Help("Records queued in the producer, not yet acknowledged by the broker")
+                 .Register(registry)
+                 .Add({});
+        assigned = &prometheus::BuildGauge()
+                        .Name(prefix + "assigned_partitions")
+                        .Help("Input partitions assigned to this instance")
+                        .Register(registry)
+                        .Add({});
+        errors = &prometheus::BuildCounter()
+                      .Name(prefix + "kafka_errors_total")
+                      .Help("Errors reported by the Kafka client (broker unreachable, timeouts)")
+                      .Register(registry)
+                      .Add({});
+    }
+
+    // ---- Transaction interface ------------------------------------------------------------
+
+    void Produce(
+        std::string_view topic,
+        std::string_view key,
+        std::string_view value,
+        std::int32_t partition,
+        const std::vector<kafka::Header>& headers
+    ) override {
+        if (!EnsureTxn()) {
+            needs_abort = true;
+            return;
+        }
+        for (;;) {
+            auto r = producer->Produce(topic, key, value, headers, partition);
+            if (r) {
+                return;
+            }
+            if (IsQueueFull(r.error())) {
+                producer->Poll(milliseconds(10));  // let deliveries drain the queue
+                continue;
+            }
+            log.Warn(
+                "produce failed; the transaction will be aborted",
+                {{"topic", topic}, {"error", r.error().Describe()}}
+            );
+            needs_abort = true;
+            return;
+        }
+    }
+
+    void DeadLetter(
+        const kafka::RecordView& record,
+        std::string_view reason,
+        std::string_view detail
+    ) override {
+        const std::vector<kafka::Header> headers{
+            {"pavewatch.reason", std::string(reason)},
+            {"pavewatch.detail", std::string(detail)},
+            {"pavewatch.source.topic", std::string(record.topic)},
+            {"pavewatch.source.partition", std::to_string(record.partition)},
+            {"pavewatch.source.offset", std::to_string(record.offset)},
+            {"pavewatch.service", options.service},
+        };
+        Produce(options.dlq_topic, record.key, record.value, -1, headers);
+        dlq_family->Add({{"reason", std::string(reason)}}).Increment();
+        if (log.Enabled(common::LogLevel::kDebug)) {
+            log.Debug(
+                "record sent to the dead-letter topic",
+                {{"topic", record.topic},
+                 {"partition", record.partition},
+                 {"offset", record.offset},
+                 {"reason", reason},
+                 {"detail", detail}}
+            );
+        }
+    }
+
+    // ---- Transactions -----------------------------------------------------------------------
+
+    bool CreateProducer() {
+        kafka::ProducerOptions po;
+        po.transactional_id = options.transactional_id;
+        po.transaction_timeout = options.transaction_timeout;
+        po.on_delivered = options.on_delivered;
+        po.on_delivery_failure = [this](const kafka::KafkaError& e, std::string_view topic) {
+            log.Warn("delivery failed", {{"topic", topic}, {"error", e.Describe()}});
+        };
+        auto p = kafka::Producer::Create(client, po);
+        if (!p) {
+            log.Error(
+                "cannot create the transactional producer", {{"error", p.error().Describe()}}
+            );
+            return false;
+        }
+        producer.emplace(std::move(*p));
+        // init_transactions fences any older instance with the same transactional id and
+        // aborts its open transaction; retried while the broker is unreachable.
+        while (!common::StopFlag::Requested()) {
+            auto r = producer->InitTransactions(kTxnCallTimeout);
+            if (r) {
+                return true;
+            }
+            if (r.error().fatal) {
+                log.Error("init_transactions failed fatally", {{"error", r.error().Describe()}});
+                return false;
+            }
+            log.Warn("init_transactions failed; retrying", {{"error", r.error().Describe()}});
+            common::StopFlag::WaitFor(milliseconds(500));
+        }
+        return false;
+    }
+
+    void RecreateProducer(const kafka::KafkaError& why) {
+        log.Warn(
+            "transactional producer failed fatally (fenced or timed out); recreating it",
+            {{"error", why.Describe()}}
+        );
+        producer_recreated->Increment();
+        producer.reset();  // destroys the old handle (its open transaction is abandoned)
+        in_txn = false;
+        needs_abort = false;
+        if (!CreateProducer()) {
+            fatal = true;
+        }
+    }
+
+    bool EnsureTxn() {
+        if (in_txn) {
+            return true;
+        }
+        auto r = producer->BeginTransaction();
+        if (!r) {
+            if (r.error().fatal) {
+                RecreateProducer(r.error());
+                if (fatal) {
+                    return false;
+                }
+                r = producer->BeginTransaction();
+            }
+            if (!r) {
+                log.Warn("begin_transaction failed", {{"error", r.error().Describe()}});
+                return false;
+            }
+        }
+        in_txn = true;
+        return true;
+    }
+
+    /// Forgets uncommitted work and rewinds the consumer to the committed offsets.
+    void ForgetAndRewind() {
+        in_txn = false;
+        needs_abort = false;
+        pending.clear();
+        records_in_txn = 0;
+        processor.OnAbort();
+        Rewind();
+    }
+
+    void AbortAndRewind() {
+        aborted->Increment();
+        for (int attempt = 0; in_txn && attempt < 50 && !fatal; ++attempt) {
+            auto r = producer->AbortTransaction(kTxnCallTimeout);
+            if (r) {
+                break;
+            }
+            if (r.error().fatal) {
+                RecreateProducer(r.error());
+                break;
+            }
+            log.Warn("abort_transaction failed; retrying", {{"error", r.error().Describe()}});
+            common::StopFlag::WaitFor(kRetryBackoff);
+        }
+        ForgetAndRewind();
+    }
+
+    void Rewind() {
+        if (!consumer) {
+            return;
+        }
+        std::vector<TopicPartition> active;
+        for (const auto& tp : consumer->Assignment()) {
+            if (!held.contains(tp)) {
+                active.push_back(tp);
+            }
+        }
+        if (active.empty()) {
+            return;
+        }
+        for (int attempt = 0; attempt < 100 && !common::StopFlag::Requested(); ++attempt) {
+            auto committed_offsets = consumer->Committed(active, kTxnCallTimeout);
+            if (committed_offsets) {
+                for (auto& o : *committed_offsets) {
+                    if (o.offset < 0) {
+                        o.offset = kafka::kOffsetBeginning;
+                    }
+                }
+                auto sought = consumer->Seek(*committed_offsets, kTxnCallTimeout);
+                if (sought) {
+                    return;
+                }
+                log.Warn(
+                    "seek to committed offsets failed; retrying",
+                    {{"error", sought.error().Describe()}}
+                );
+            } else {
+                log.Warn(
+                    "reading committed offsets failed; retrying",
+                    {{"error", committed_offsets.error().Describe()}}
+                );
+            }
+            common::StopFlag::WaitFor(kRetryBackoff);
+        }
+    }
+
+    /// Commits the open transaction with the consumed offsets. False when it was aborted.
+    bool Commit() {
+        if (fatal || (!in_txn && pending.empty())) {
+            return true;
+        }
+        const auto started = Clock::now();
+        if (!EnsureTxn()) {
+            AbortAndRewind();
+            return false;
+        }
+        processor.BeforeCommit(*this);
+        if (needs_abort) {
+            AbortAndRewind();
+            return false;
+        }
+        if (!pending.empty()) {
+            std::vector<kafka::TopicPartitionOffset> offsets;
+            offsets.reserve(pending.size());
+            for (const auto& [tp, next] : pending) {
+                offsets.push_back({tp.topic, tp.partition, next});
+            }
+            for (;;) {
+                auto r = producer->SendOffsetsToTransaction(*consumer, offsets, kTxnCallTimeout);
+                if (r) {
+                    break;
+                }
+                if (r.error().fatal) {
+                    RecreateProducer(r.error());
+                    ForgetAndRewind();
+                    aborted->Increment();
+                    return false;
+                }
+                if (r.error().txn_requires_abort || !r.error().retriable ||
+                    common::StopFlag::Requested()) {
+                    log.Warn(
+                        "sending offsets to the transaction failed; aborting",
+                        {{"error", r.error().Describe()}}
+                    );
+                    AbortAndRewind();
+                    return false;
+                }
+                log.Warn(
+                    "sending offsets to the transaction failed; retrying",
+                    {{"error", r.error().Describe()}}
+                );
+                common::StopFlag::WaitFor(kRetryBackoff);
+            }
+        }
+        for (int attempt = 0;; ++attempt) {
+            auto r = producer->CommitTransaction(kTxnCallTimeout);
+            if (r) {
+                break;
+            }
+            if (r.error().fatal) {
+                RecreateProducer(r.error());
+                ForgetAndRewind();
+                aborted->Increment();
+                return false;
+            }
+            if (r.error().txn_requires_abort || !r.error().retriable || attempt >= 30) {
+                log.Warn(
+                    "commit failed; aborting the transaction", {{"error", r.error().Describe()}}
+                );
+                AbortAndRewind();
+                return false;
+            }
+            // A retriable failure (e.g. the broker is restarting): the same commit is retried.
+            log.Warn(
+                "commit failed; retrying", {{"error", r.error().Describe()}, {"attempt", attempt}}
+            );
+            common::StopFlag::WaitFor(kRetryBackoff);
+        }
+        in_txn = false;
+        std::map<TopicPartition, std::int64_t> done;
+        done.swap(pending);
+        records_in_txn = 0;
+        committed->Increment();
+        commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+        last_broker_ok = Clock::now();
+        processor.AfterCommit(done);
+        return true;
+    }
+
+    // ---- Rebalance ---------------------------------------------------------------------------
+
+    void OnAssigned(const std::vector<TopicPartition>& partitions) {
+        log.Info("partitions assigned", {{"count", static_cast<std::int64_t>(partitions.size())}});
+        processor.OnAssigned(partitions);
+        assigned->Set(
+            static_cast<double>(consumer ? consumer->Assignment().size() : partitions.size())
+        );
+    }
+
+    void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
+        log.Info(
+            lost ? "partitions lost" : "partitions revoked",
+            {{"count", static_cast<std::int64_t>(partitions.size())}}
+        );
+        if (lost) {
+            // Someone else may own them already: our uncommitted work must not be committed.
+            if (in_txn) {
+                aborted->Increment();
+                auto r = producer->AbortTransaction(kTxnCallTimeout);
+                if (!r && r.error().fatal) {
+                    RecreateProducer(r.error());
+                }
+            }
+            in_txn = false;
+            needs_abort = false;
+            pending.clear();
+            records_in_txn = 0;
+            processor.OnAbort();
+        } else {
+            Commit();
+        }
+        processor.OnRevoked(partitions);
+        for (const auto& tp : partitions) {
+            held.erase(tp);
+            pending.erase(tp);
+            lag_family->Remove(
+                &lag_family->Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
+            );
+        }
+        assigned->Set(0);
+    }
+
+    // ---- Loop ----------------------------------------------------------------------------------
+
+    void UpdateMetrics() {
+        queue_depth->Set(producer ? producer->QueueDepth() : 0);
+        if (consumer) {
+            for (const auto& [tp, lag] : consumer->Lag()) {
+                lag_family->Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}}
+                ).Set(static_cast<double>(lag));
+            }
+        }
+        std::string reason;
+        const bool processor_ready = processor.Ready(reason);
+        const bool broker_ok = Clock::now() - last_broker_ok < std::chrono::seconds(15);
+        if (!broker_ok) {
+            reason = "the Kafka broker has not answered for 15 s";
+            // Probe: a metadata round trip tells whether it is back while idle.
+            if (consumer && !consumer->Assignment().empty()) {
+                if (consumer->QueryWatermarks(consumer->Assignment().front(), milliseconds(2000))) {
+                    last_broker_ok = Clock::now();
+                }
+            }
+        }
+        ops.SetReady(processor_ready && broker_ok, reason);
+    }
+
+    int Run() {
+        if (!CreateProducer()) {
+            return 1;
+        }
+        kafka::ConsumerOptions co;
+        co.group_id = options.group_id;
+        co.read_committed = true;
+        co.assignment_strategy = options.assignment_strategy;
+        co.session_timeout = options.session_timeout;
+        co.max_poll_interval = options.max_poll_interval;
+        co.rebalance.on_assigned = [this](const std::vector<TopicPartition>& p) { OnAssigned(p); };
+        co.rebalance.on_revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
+            OnRevoked(p, lost);
+        };
+        auto c = kafka::Consumer::Create(client, co);
+        if (!c) {
+            log.Error("cannot create the consumer", {{"error", c.error().Describe()}});
+            return 1;
+        }
+        consumer.emplace(std::move(*c));
+        if (auto s = consumer->Subscribe(options.input_topics); !s) {
+            log.Error("cannot subscribe", {{"error", s.error().Describe()}});
+            return 1;
+        }
+        log.Info(
+            "processing",
+            {{"group", options.group_id}, {"transactional_id", options.transactional_id}}
+        );
+
+        while (!common::StopFlag::Requested() && !fatal) {
+            ops.Heartbeat();
+            const auto r = consumer->Poll(records_in_txn > 0 ? milliseconds(0) : milliseconds(20));
+            if (r.status == kafka::PollStatus::kRecord) {
+                last_broker_ok = Clock::now();
+                const TopicPartition tp{std::string(r.record.topic), r.record.partition};
+                if (!held.contains(tp)) {
+                    processor.OnRecord(r.record, *this);
+                    pending[tp] = r.record.offset + 1;
+                    ++records_in_txn;
+                    auto it = records_by_topic.find(tp.topic);
+                    if (it == records_by_topic.end()) {
+                        it = records_by_topic
+                                 .emplace(tp.topic, &records_family->Add({{"topic", tp.topic}}))
+                                 .first;
+                    }
+                    it->second->Increment();
+                }
+            } else if (r.status == kafka::PollStatus::kError) {
+                errors->Increment();
+                if (r.error.fatal) {
+                    log.Error("the consumer failed fatally", {{"error", r.error.Describe()}});
+                    fatal = true;
+                    break;
+                }
+                if (Clock::now() - last_error_log > std::chrono::seconds(5)) {
+                    last_error_log = Clock::now();
+                    log.Warn("Kafka client error", {{"error", r.error.Describe()}});
+                }
+            }
+            processor.Step();
+            const auto now = Clock::now();
+            if ((records_in_txn > 0 || in_txn) &&
+                (now - last_commit >= options.commit_interval ||
+                 records_in_txn >= options.max_records_per_transaction)) {
+                Commit();
+                last_commit = Clock::now();
+            } else if (records_in_txn == 0 && !in_txn) {
+                last_commit = now;
+            }
+            if (now - last_metrics >= std::chrono::seconds(1)) {
+                last_metrics = now;
+                UpdateMetrics();
+            }
+        }
+
+        // Documented shutdown order: commit the last transaction, close the consumer (leaving
+        // the group, which revokes and commits nothing new), then flush and destroy the
+        // producer.
+        log.Info("stopping: committing and leaving the group");
+        ops.SetReady(false, "stopping");
+        if (!fatal) {
+            Commit();
+        }
+        consumer->Close();
+        consumer.reset();
+        if (producer) {
+            (void)producer->Flush(milliseconds(5000));
+            producer.reset();
+        }
+        return fatal ? 1 : 0;
+    }
+};
+
+EosLoop::EosLoop(
+    EosOptions options,
+    kafka::ClientConfig client,
+    Processor& processor,
+    common::Logger& log,
+    common::Ops& ops
+)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(client), processor, log, ops)) {}
+
+EosLoop::~EosLoop() = default;
+
+int EosLoop::Run() {
+    return impl_->Run();
+}
+
+void EosLoop::Hold(const TopicPartition& partition) {
+    if (impl_->held.insert(partition).second) {
+        (void)impl_->consumer->Pause({partition});
+    }
+}
+
+void EosLoop::Release(const TopicPartition& partition) {
+    if (!impl_->held.contains(partition)) {
+        return;
+    }
+    auto committed = CommittedOffsets({partition});
+    const auto it = committed.find(partition);
+    const std::int64_t offset =
+        it != committed.end() && it->second >= 0 ? it->second : kafka::kOffsetBeginning;
+    if (auto s = impl_->consumer->Seek(
+            {{partition.topic, partition.partition, offset}}, kTxnCallTimeout
+        );
+        !s) {
+        impl_->log.Warn(
+            "seek on release failed",
+            {{"topic", partition.topic},
+             {"partition", partition.partition},
+             {"error", s.error().Describe()}}
+        );
+    }
+    (void)impl_->consumer->Resume({partition});
+    impl_->held.erase(partition);
+}
+
+bool EosLoop::Held(const TopicPartition& partition) const {
+    return impl_->held.contains(partition);
+}
+
+std::map<TopicPartition, std::int64_t> EosLoop::CommittedOffsets(
+    const std::vector<TopicPartition>& partitions
+) {
+    std::map<TopicPartition, std::int64_t> out;
+    for (int attempt = 0; attempt < 100 && !common::StopFlag::Requested(); ++attempt) {
+        auto r = impl_->consumer->Committed(partitions, kTxnCallTimeout);
+        if (r) {
+            for (const auto& o : *r) {
+                out[{o.topic, o.partition}] = o.offset >= 0 ? o.offset : -1;
+            }
+            return out;
+        }
+        impl_->log.Warn(
+            "reading committed offsets failed; retrying", {{"error", r.error().Describe()}}
+        );
+        common::StopFlag::WaitFor(kRetryBackoff);
+    }
+    return out;
+}
+
+kafka::Consumer& EosLoop::consumer() {
+    return *impl_->consumer;
+}
+
+}  // namespace pavewatch::stream

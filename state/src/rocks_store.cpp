@@ -1,0 +1,190 @@
+#include "pavewatch/state/rocks_store.hpp"
+
+#include "keys.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+namespace pavewatch::state {
+namespace {
+
+StoreError FromStatus(const rocksdb::Status& s, const std::string& what) {
+    // Busy/TryAgain/TimedOut can pass; IO errors, corruption and a full disk cannot.
+    const bool retriable = s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() || s.IsIncomplete();
+    std::string hint;
+    if (s.IsIOError() || s.IsNoSpace()) {
+        hint = " (check the state volume: free space, permissions)";
+    } else if (s.IsCorruption()) {
+        hint = " (delete the state folder: the wear processor rebuilds it from the changelog)";
+    }
+    return StoreError{what + ": " + s.ToString() + hint, retriable};
+}
+
+}  // namespace
+
+struct RocksSegmentStore::Impl {
+    std::shared_ptr<rocksdb::Cache> cache;
+    std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+    std::unique_ptr<rocksdb::DB> db;
+    rocksdb::WriteOptions write_options;
+    rocksdb::ReadOptions read_options;
+    std::size_t cache_capacity = 0;
+
+    ~Impl() {
+        if (db) {
+            // Documented order: Close() reports errors a destructor cannot; then delete the
+            // DB; the cache and write-buffer manager are released after it.
+            (void)db->Close();
+            db.reset();
+        }
+    }
+};
+
+RocksSegmentStore::RocksSegmentStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksSegmentStore::~RocksSegmentStore() = default;
+
+tl::expected<std::unique_ptr<RocksSegmentStore>, StoreError>
+RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    impl->cache_capacity = options.block_cache_bytes;
+    impl->write_buffers =
+        std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes, impl->cache);
+
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = impl->cache;
+    table.cache_index_and_filter_blocks = options.cache_index_and_filter_blocks;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // point lookups by segment
+
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    db_options.write_buffer_manager = impl->write_buffers;
+    db_options.write_buffer_size = options.memtable_bytes;
+    db_options.max_write_buffer_number = 3;
+    db_options.IncreaseParallelism(options.background_threads);
+    db_options.max_background_jobs = options.background_threads;
+    db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    db_options.compression = rocksdb::kLZ4Compression;
+    db_options.max_open_files = 512;
+    db_options.keep_log_file_num = 3;
+    db_options.optimize_filters_for_hits = false;
+
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, path, &raw);
+    if (s.IsInvalidArgument() || s.IsNotSupported()) {
+        // A build of RocksDB without LZ4: fall back to no compression rather than fail.
+        db_options.compression = rocksdb::kNoCompression;
+        s = rocksdb::DB::Open(db_options, path, &raw);
+    }
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "opening the state store at " + path));
+    }
+    impl->db.reset(raw);
+    impl->write_options.sync = false;
+    return std::unique_ptr<RocksSegmentStore>(new RocksSegmentStore(std::move(impl)));
+}
+
+tl::expected<std::optional<std::string>, StoreError>
+RocksSegmentStore::Get(std::int32_t partition, pipeline::SegmentId segment) {
+    std::string value;
+    const auto s =
+        impl_->db->Get(impl_->read_options, detail::StateKey(partition, segment), &value);
+    if (s.IsNotFound()) {
+        return std::optional<std::string>{};
+    }
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "reading a segment state"));
+    }
+    return std::optional<std::string>(std::move(value));
+}
+
+tl::expected<std::optional<PartitionMeta>, StoreError> RocksSegmentStore::GetMeta(
+    std::int32_t partition
+) {
+    std::string value;
+    const auto s = impl_->db->Get(impl_->read_options, detail::MetaKey(partition), &value);
+    if (s.IsNotFound()) {
+        return std::optional<PartitionMeta>{};
+    }
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "reading partition metadata"));
+    }
+    const auto meta = detail::DecodeMeta(value);
+    if (!meta) {
+        return tl::unexpected(StoreError{
+            "partition metadata is corrupt (delete the state folder to rebuild it)", false});
+    }
+    return std::optional<PartitionMeta>(meta);
+}
+
+tl::expected<void, StoreError> RocksSegmentStore::Write(const StoreBatch& batch) {
+    rocksdb::WriteBatch wb;
+    for (const auto& [segment, bytes] : batch.puts) {
+        wb.Put(detail::StateKey(batch.partition, segment), bytes);
+    }
+    if (batch.meta) {
+        wb.Put(detail::MetaKey(batch.partition), detail::EncodeMeta(*batch.meta));
+    }
+    const auto s = impl_->db->Write(impl_->write_options, &wb);
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "writing a state batch"));
+    }
+    return {};
+}
+
+tl::expected<void, StoreError> RocksSegmentStore::DropPartition(std::int32_t partition) {
+    const std::string begin = detail::PartitionPrefix(partition);
+    const std::string end = detail::PartitionPrefix(partition + 1);
+    rocksdb::WriteBatch wb;
+    wb.DeleteRange(begin, end);
+    wb.Delete(detail::MetaKey(partition));
+    const auto s = impl_->db->Write(impl_->write_options, &wb);
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "dropping a partition"));
+    }
+    return {};
+}
+
+tl::expected<void, StoreError> RocksSegmentStore::ForEach(
+    std::int32_t partition,
+    const std::function<void(pipeline::SegmentId, std::string_view)>& visit
+) {
+    const std::string begin = detail::PartitionPrefix(partition);
+    const std::string end = detail::PartitionPrefix(partition + 1);
+    rocksdb::ReadOptions options;
+    rocksdb::Slice upper(end);
+    options.iterate_upper_bound = &upper;
+    options.fill_cache = false;  // a scan must not evict the working set
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options));
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+        visit(detail::SegmentOfKey(it->key().ToStringView()), it->value().ToStringView());
+    }
+    const auto s = it->status();
+    it.reset();  // no iterator outlives the call
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "scanning a partition"));
+    }
+    return {};
+}
+
+StoreStats RocksSegmentStore::Stats() {
+    StoreStats stats;
+    auto& db = *impl_->db;
+    db.GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &stats.estimated_keys);
+    db.GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &stats.live_data_bytes);
+    db.GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &stats.memtable_bytes);
+    stats.block_cache_usage_bytes = impl_->cache->GetUsage();
+    stats.block_cache_capacity_bytes = impl_->cache_capacity;
+    std::uint64_t stopped = 0;
+    db.GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &stats.delayed_write_rate);
+    db.GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped);
+    stats.write_stopped = stopped != 0;
+    return stats;
+}
+
+}  // namespace pavewatch::state
