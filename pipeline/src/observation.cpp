@@ -1,6 +1,10 @@
 #include "pavewatch/pipeline/observation.hpp"
 
+#include "json_fields.hpp"
 #include "pavewatch/pipeline/bytes.hpp"
+#include "pavewatch/pipeline/json_writer.hpp"
+
+#include <boost/json.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -224,6 +228,60 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
         return fail("a number is not finite");
     }
     return o;
+}
+
+tl::expected<Observation, Error> ParseHazardActionJson(std::string_view text) {
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    if (ec || !doc.is_object()) {
+        return tl::unexpected(Error{
+            ErrorCode::kMalformed, "", "a hazard action must be a JSON object"});
+    }
+    std::optional<Error> error;
+    detail::FieldReader r(doc.get_object(), "", error);
+    Observation o;
+    const auto segment = ParseSegmentKey(r.OptionalString("segment_id").value_or(""));
+    const auto hazard = ParseSegmentKey(r.OptionalString("hazard_id").value_or(""));
+    if (!segment) {
+        return tl::unexpected(Error{
+            ErrorCode::kMissingField, "segment_id", "required decimal string"});
+    }
+    if (!hazard) {
+        return tl::unexpected(Error{
+            ErrorCode::kMissingField, "hazard_id", "required decimal string"});
+    }
+    o.segment = *segment;
+    o.t_ms = r.Integer("t_ms", RawLimits::kMinTimeMs, RawLimits::kMaxTimeMs);
+    HazardAction a;
+    a.hazard_id = hazard->value();
+    const auto action = r.OptionalString("action").value_or("");
+    if (action == "acknowledge") {
+        a.action = HazardActionKind::kAcknowledge;
+    } else if (action == "repaired") {
+        a.action = HazardActionKind::kReportRepaired;
+    } else {
+        r.Fail(ErrorCode::kUnknownKind, "action", "one of acknowledge, repaired");
+    }
+    a.actor = r.Id("actor", RawLimits::kMaxIdLength);
+    o.body = std::move(a);
+    if (error) {
+        return tl::unexpected(*error);
+    }
+    return o;
+}
+
+std::string HazardActionToJson(const Observation& o) {
+    const auto& a = std::get<HazardAction>(o.body);
+    std::string out;
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("segment_id").String(SegmentKey(o.segment));
+    w.Key("hazard_id").String(std::to_string(a.hazard_id));
+    w.Key("action").String(a.action == HazardActionKind::kAcknowledge ? "acknowledge" : "repaired");
+    w.Key("actor").String(a.actor);
+    w.Key("t_ms").Int(o.t_ms);
+    w.EndObject();
+    return out;
 }
 
 std::string SegmentKey(SegmentId id) {

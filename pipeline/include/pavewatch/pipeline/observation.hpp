@@ -113,6 +113,12 @@ std::string EncodeObservation(const Observation& observation);
 /// Parses the binary form; refuses anything that is not exactly one well-formed observation.
 tl::expected<Observation, Error> DecodeObservation(std::string_view bytes);
 
+/// Parses a contractor's hazard action as the gateway writes it to `pavewatch.hazard-actions`:
+/// `{"segment_id":"123","hazard_id":"456","action":"acknowledge"|"repaired","actor":"acme",
+/// "t_ms":1763900000000}`.
+tl::expected<Observation, Error> ParseHazardActionJson(std::string_view json);
+std::string HazardActionToJson(const Observation& action);
+
 /// Kafka key of an observation, a condition or a changelog record: the segment id in decimal.
 std::string SegmentKey(SegmentId id);
 /// Parses a key written by SegmentKey; nullopt when it is not one.

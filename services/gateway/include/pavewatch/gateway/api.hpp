@@ -1,0 +1,50 @@
+#pragma once
+
+#include "pavewatch/gateway/condition_view.hpp"
+#include "pavewatch/http/server.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace pavewatch::gateway {
+
+/// Files of the map page, loaded once from the web root (web/dist).
+class StaticFiles {
+public:
+    /// Loads every file under `root`; an error names the folder.
+    static tl::expected<StaticFiles, std::string> Load(const std::string& root);
+    /// The file for a request path ("/" is index.html); nullopt when there is none.
+    std::optional<http::Response> Get(const std::string& path) const;
+    std::size_t size() const { return files_.size(); }
+
+private:
+    std::map<std::string, std::pair<std::string, std::shared_ptr<const std::string>>>
+        files_;  // path -> (type, body)
+};
+
+/// The REST API over the condition view: a pure function of the request and the view, so
+/// that it can be tested without sockets.
+class Api {
+public:
+    Api(const ConditionView& view, std::string config_json);
+
+    /// Answers /api/v1/... and /config.json; nullopt for other paths.
+    std::optional<http::Response> Handle(const http::Request& request);
+
+private:
+    http::Response Segments(const http::Request& request);
+    http::Response Segment(const std::string& id);
+    http::Response Network();
+
+    const ConditionView& view_;
+    std::string config_json_;
+    std::mutex cache_mutex_;
+    std::uint64_t cached_generation_ = ~0ULL;
+    std::shared_ptr<const std::string> cached_segments_;
+    std::shared_ptr<const std::string> cached_network_;
+};
+
+}  // namespace pavewatch::gateway

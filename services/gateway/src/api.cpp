@@ -1,0 +1,320 @@
+#include "pavewatch/gateway/api.hpp"
+
+#include "pavewatch/common/files.hpp"
+#include "pavewatch/pipeline/json_writer.hpp"
+#include "pavewatch/pipeline/observation.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <sstream>
+
+namespace pavewatch::gateway {
+namespace {
+
+std::string ContentType(const std::string& path) {
+    static const std::map<std::string, std::string> kTypes{
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".woff2", "font/woff2"}};
+    const auto dot = path.rfind('.');
+    if (dot != std::string::npos) {
+        const auto it = kTypes.find(path.substr(dot));
+        if (it != kTypes.end()) {
+            return it->second;
+        }
+    }
+    return "application/octet-stream";
+}
+
+void WriteGeometry(pipeline::JsonWriter& w, const pipeline::Segment& s) {
+    w.Key("geometry").BeginObject();
+    w.Key("type").String("LineString");
+    w.Key("coordinates").BeginArray();
+    for (const auto& p : s.points) {
+        w.BeginArray().Fixed(p.lon, 6).Fixed(p.lat, 6).EndArray();
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
+void WriteSegmentProperties(pipeline::JsonWriter& w, const pipeline::Segment& s) {
+    w.Key("name").String(s.name);
+    w.Key("highway").String(s.highway);
+    w.Key("length_m").Fixed(s.length_m, 1);
+}
+
+struct Filter {
+    std::optional<std::array<double, 4>> bbox;  // W, S, E, N
+    std::optional<std::vector<pipeline::ConditionClass>> classes;
+    std::optional<std::int64_t> updated_since;
+};
+
+/// Parses bbox/class/updated_since; the error is a problem document.
+tl::expected<Filter, http::Response> ParseFilter(const http::Request& r) {
+    Filter f;
+    if (const auto it = r.query.find("bbox"); it != r.query.end()) {
+        std::array<double, 4> b{};
+        std::istringstream in(it->second);
+        char comma = 0;
+        in >> b[0] >> comma >> b[1] >> comma >> b[2] >> comma >> b[3];
+        if (!in || b[0] > b[2] || b[1] > b[3] || b[0] < -180 || b[2] > 180 || b[1] < -90 ||
+            b[3] > 90) {
+            return tl::unexpected(http::Problem(
+                400, "Bad Request", "bbox must be W,S,E,N in degrees with W <= E and S <= N"
+            ));
+        }
+        f.bbox = b;
+    }
+    if (const auto it = r.query.find("class"); it != r.query.end()) {
+        std::vector<pipeline::ConditionClass> classes;
+        std::istringstream in(it->second);
+        std::string item;
+        while (std::getline(in, item, ',')) {
+            const auto c = pipeline::ConditionClassFromString(item);
+            if (!c) {
+                return tl::unexpected(http::Problem(
+                    400,
+                    "Bad Request",
+                    "unknown class \"" + item +
+                        "\"; one of good, satisfactory, fair, poor, very_poor, serious, failed"
+                ));
+            }
+            classes.push_back(*c);
+        }
+        f.classes = classes;
+    }
+    if (const auto it = r.query.find("updated_since"); it != r.query.end()) {
+        try {
+            std::size_t used = 0;
+            f.updated_since = std::stoll(it->second, &used);
+            if (used != it->second.size()) {
+                throw std::invalid_argument("trailing");
+            }
+        } catch (const std::exception&) {
+            return tl::unexpected(
+                http::Problem(400, "Bad Request", "updated_since must be epoch milliseconds")
+            );
+        }
+    }
+    return f;
+}
+
+bool Intersects(const pipeline::Segment& s, const std::array<double, 4>& b) {
+    for (const auto& p : s.points) {
+        if (p.lon >= b[0] && p.lon <= b[2] && p.lat >= b[1] && p.lat <= b[3]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+http::Response Json(std::string body) {
+    http::Response r;
+    r.body = std::move(body);
+    return r;
+}
+
+}  // namespace
+
+tl::expected<StaticFiles, std::string> StaticFiles::Load(const std::string& root) {
+    StaticFiles files;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(root, ec)) {
+        return tl::unexpected(
+            "web root " + root +
+            " is not a folder (build the page: cd web && npm ci && npm run build)"
+        );
+    }
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root, ec)) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        auto content = common::ReadWholeFile(entry.path().string());
+        if (!content) {
+            return tl::unexpected(content.error());
+        }
+        const std::string rel =
+            "/" + std::filesystem::relative(entry.path(), root).generic_string();
+        files.files_[rel] = {
+            ContentType(rel), std::make_shared<const std::string>(std::move(*content))};
+    }
+    if (!files.files_.contains("/index.html")) {
+        return tl::unexpected("web root " + root + " has no index.html");
+    }
+    return files;
+}
+
+std::optional<http::Response> StaticFiles::Get(const std::string& path) const {
+    const auto it = files_.find(path == "/" ? "/index.html" : path);
+    if (it == files_.end()) {
+        return std::nullopt;
+    }
+    http::Response r;
+    r.content_type = it->second.first;
+    r.shared_body = it->second.second;
+    // Hashed assets never change; the page itself is revalidated.
+    r.headers.emplace_back(
+        "Cache-Control",
+        path.rfind("/assets/", 0) == 0 ? "public, max-age=31536000, immutable" : "no-cache"
+    );
+    return r;
+}
+
+Api::Api(const ConditionView& view, std::string config_json)
+    : view_(view), config_json_(std::move(config_json)) {}
+
+std::optional<http::Response> Api::Handle(const http::Request& request) {
+    if (request.path == "/config.json") {
+        return Json(config_json_);
+    }
+    if (request.path.rfind("/api/", 0) != 0) {
+        return std::nullopt;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        auto r = http::Problem(
+            405, "Method Not Allowed", "the API is read-only over HTTP; actions go through the feed"
+        );
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+    }
+    if (request.path == "/api/v1/segments") {
+        return Segments(request);
+    }
+    if (request.path.rfind("/api/v1/segments/", 0) == 0) {
+        return Segment(request.path.substr(std::string("/api/v1/segments/").size()));
+    }
+    if (request.path == "/api/v1/network") {
+        return Network();
+    }
+    if (request.path == "/api/v1/hazards") {
+        return Json(R"({"type":"FeatureCollection","features":[]})");
+    }
+    return http::Problem(404, "Not Found", "no API resource at " + request.path);
+}
+
+http::Response Api::Segments(const http::Request& request) {
+    auto filter = ParseFilter(request);
+    if (!filter) {
+        return filter.error();
+    }
+    const bool unfiltered = !filter->bbox && !filter->classes && !filter->updated_since;
+    if (unfiltered) {
+        const std::lock_guard lock(cache_mutex_);
+        if (cached_segments_ && cached_generation_ == view_.generation()) {
+            http::Response r;
+            r.shared_body = cached_segments_;
+            return r;
+        }
+    }
+    const std::uint64_t generation = view_.generation();
+    std::string out;
+    out.reserve(view_.network().segments().size() * 320);
+    pipeline::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("type").String("FeatureCollection");
+    w.Key("features").BeginArray();
+    view_.ForEach([&](const pipeline::Segment& s, const SegmentCondition* c) {
+        if (filter->bbox && !Intersects(s, *filter->bbox)) {
+            return;
+        }
+        if (filter->classes) {
+            if (c == nullptr || !c->summary.klass ||
+                std::find(filter->classes->begin(), filter->classes->end(), *c->summary.klass) ==
+                    filter->classes->end()) {
+                return;
+            }
+        }
+        if (filter->updated_since &&
+            (c == nullptr || c->summary.updated_ms < *filter->updated_since)) {
+            return;
+        }
+        w.BeginObject();
+        w.Key("type").String("Feature");
+        w.Key("id").String(pipeline::ToString(s.id));
+        WriteGeometry(w, s);
+        w.Key("properties").BeginObject();
+        pipeline::ConditionSummary none;
+        none.segment = s.id;
+        pipeline::WriteSummaryFields(w, c != nullptr ? c->summary : none);
+        WriteSegmentProperties(w, s);
+        w.EndObject();
+        w.EndObject();
+    });
+    w.EndArray();
+    w.EndObject();
+    auto body = std::make_shared<const std::string>(std::move(out));
+    if (unfiltered) {
+        const std::lock_guard lock(cache_mutex_);
+        cached_segments_ = body;
+        cached_generation_ = generation;
+    }
+    http::Response r;
+    r.content_type = "application/geo+json";
+    r.shared_body = std::move(body);
+    return r;
+}
+
+http::Response Api::Segment(const std::string& id_text) {
+    const auto id = pipeline::ParseSegmentKey(id_text);
+    const pipeline::Segment* segment = id ? view_.network().Find(*id) : nullptr;
+    if (segment == nullptr) {
+        return http::Problem(404, "Not Found", "no segment \"" + id_text + "\" in the network");
+    }
+    boost::json::object out;
+    const auto c = view_.Get(*id);
+    if (c) {
+        boost::system::error_code ec;
+        auto record = boost::json::parse(*c->record, ec);
+        if (!ec && record.is_object()) {
+            out = std::move(record.as_object());
+        }
+    } else {
+        out["segment_id"] = pipeline::ToString(*id);
+        out["version"] = 0;
+        out["condition_index"] = nullptr;
+        out["condition_class"] = nullptr;
+    }
+    out["name"] = segment->name;
+    out["highway"] = segment->highway;
+    out["length_m"] = std::round(segment->length_m * 10) / 10;
+    return Json(boost::json::serialize(out));
+}
+
+http::Response Api::Network() {
+    const std::lock_guard lock(cache_mutex_);
+    if (!cached_network_) {
+        std::string out;
+        pipeline::JsonWriter w(out);
+        w.BeginObject();
+        w.Key("type").String("FeatureCollection");
+        w.Key("features").BeginArray();
+        for (const auto& s : view_.network().segments()) {
+            w.BeginObject();
+            w.Key("type").String("Feature");
+            w.Key("id").String(pipeline::ToString(s.id));
+            WriteGeometry(w, s);
+            w.Key("properties").BeginObject();
+            w.Key("segment_id").String(pipeline::ToString(s.id));
+            WriteSegmentProperties(w, s);
+            w.EndObject();
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        cached_network_ = std::make_shared<const std::string>(std::move(out));
+    }
+    http::Response r;
+    r.content_type = "application/geo+json";
+    r.shared_body = cached_network_;
+    return r;
+}
+
+}  // namespace pavewatch::gateway

@@ -1,0 +1,65 @@
+#include "pavewatch/gateway/condition_view.hpp"
+
+namespace pavewatch::gateway {
+
+ConditionView::ConditionView(const pipeline::RoadNetwork& network) : network_(network) {}
+
+std::optional<SegmentCondition>
+ConditionView::Apply(std::string_view record_json, std::string* error) {
+    auto summary = pipeline::ParseConditionSummary(record_json);
+    if (!summary) {
+        if (error != nullptr) {
+            *error = summary.error().Describe();
+        }
+        return std::nullopt;
+    }
+    if (network_.Find(summary->segment) == nullptr) {
+        if (error != nullptr) {
+            *error = "segment " + pipeline::ToString(summary->segment) +
+                     " is not in this gateway's network";
+        }
+        return std::nullopt;
+    }
+    SegmentCondition c{*summary, std::make_shared<const std::string>(record_json)};
+    const std::unique_lock lock(mutex_);
+    auto [it, inserted] = conditions_.try_emplace(summary->segment, c);
+    if (!inserted) {
+        if (it->second.summary.version >= summary->version) {
+            return std::nullopt;
+        }
+        it->second = c;
+    }
+    ++generation_;
+    return c;
+}
+
+std::optional<SegmentCondition> ConditionView::Get(pipeline::SegmentId id) const {
+    const std::shared_lock lock(mutex_);
+    const auto it = conditions_.find(id);
+    if (it == conditions_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void ConditionView::ForEach(
+    const std::function<void(const pipeline::Segment&, const SegmentCondition*)>& visit
+) const {
+    const std::shared_lock lock(mutex_);
+    for (const auto& segment : network_.segments()) {
+        const auto it = conditions_.find(segment.id);
+        visit(segment, it == conditions_.end() ? nullptr : &it->second);
+    }
+}
+
+std::uint64_t ConditionView::generation() const {
+    const std::shared_lock lock(mutex_);
+    return generation_;
+}
+
+std::size_t ConditionView::with_data() const {
+    const std::shared_lock lock(mutex_);
+    return conditions_.size();
+}
+
+}  // namespace pavewatch::gateway

@@ -1,0 +1,401 @@
+#include "pavewatch/gateway/gateway.hpp"
+
+#include "pavewatch/common/log.hpp"
+#include "pavewatch/common/network.hpp"
+#include "pavewatch/common/ops.hpp"
+#include "pavewatch/common/options.hpp"
+#include "pavewatch/common/stop.hpp"
+#include "pavewatch/gateway/api.hpp"
+#include "pavewatch/gateway/condition_view.hpp"
+#include "pavewatch/gateway/feed.hpp"
+#include "pavewatch/pipeline/json_writer.hpp"
+
+#include <boost/program_options.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <chrono>
+#include <iostream>
+#include <set>
+#include <thread>
+
+namespace pavewatch::gateway {
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+std::int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+/// The route label of a request for metrics: a fixed set, never the raw path (ids would make a
+/// time series each).
+std::string RouteOf(const std::string& path) {
+    if (path == "/api/v1/segments") {
+        return "segments";
+    }
+    if (path.rfind("/api/v1/segments/", 0) == 0) {
+        return "segment";
+    }
+    if (path == "/api/v1/hazards") {
+        return "hazards";
+    }
+    if (path == "/api/v1/network") {
+        return "network";
+    }
+    if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
+        return path.substr(1);
+    }
+    if (path.rfind("/api/", 0) == 0) {
+        return "api_other";
+    }
+    return "static";
+}
+
+/// Reads `pavewatch.conditions` from every partition (read_committed, from the start) into the
+/// view and the feed; ready once it has reached the end of every partition once.
+class ConditionsReader {
+public:
+    ConditionsReader(
+        const common::KafkaOptions& kafka,
+        ConditionView& view,
+        FeedHub& hub,
+        common::Logger& log,
+        prometheus::Registry& registry
+    )
+        : kafka_(kafka), view_(view), hub_(hub), log_(log) {
+        consumed_ = &prometheus::BuildCounter()
+                         .Name("pavewatch_gateway_conditions_total")
+                         .Help(
+                             "Condition records read from the conditions topic, by outcome "
+                             "(applied, stale, invalid)"
+                         )
+                         .Register(registry);
+        applied_ = &consumed_->Add({{"outcome", "applied"}});
+        stale_ = &consumed_->Add({{"outcome", "stale"}});
+        invalid_ = &consumed_->Add({{"outcome", "invalid"}});
+        event_age_ = &prometheus::BuildHistogram()
+                          .Name("pavewatch_gateway_event_age_seconds")
+                          .Help(
+                              "Time from the latest observation of a segment to its condition "
+                              "reaching the gateway"
+                          )
+                          .Register(registry)
+                          .Add(
+                              {},
+                              prometheus::Histogram::BucketBoundaries{
+                                  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600}
+                          );
+    }
+
+    bool ready() const { return ready_.load(); }
+
+    void Run() {
+        int partitions = -1;
+        while (!common::StopFlag::Requested()) {
+            auto count = kafka::PartitionCount(
+                kafka_.Client("pavewatch-gateway-meta"),
+                kafka_.topics.conditions,
+                std::chrono::seconds(5)
+            );
+            if (count) {
+                partitions = *count;
+                break;
+            }
+            log_.Warn("waiting for the conditions topic", {{"error", count.error().Describe()}});
+            common::StopFlag::WaitFor(std::chrono::seconds(1));
+        }
+        if (partitions < 0) {
+            return;
+        }
+        kafka::ConsumerOptions co;
+        co.read_committed = true;
+        co.report_partition_eof = true;
+        auto consumer = kafka::Consumer::Create(kafka_.Client("pavewatch-gateway"), co);
+        if (!consumer) {
+            log_.Error(
+                "cannot create the conditions consumer", {{"error", consumer.error().Describe()}}
+            );
+            return;
+        }
+        std::vector<kafka::TopicPartitionOffset> all;
+        for (int p = 0; p < partitions; ++p) {
+            all.push_back({kafka_.topics.conditions, p, kafka::kOffsetBeginning});
+        }
+        (void)consumer->Assign(all);
+        std::set<int> at_end;
+        auto last_flush = Clock::now();
+        while (!common::StopFlag::Requested()) {
+            const auto r = consumer->Poll(std::chrono::milliseconds(20));
+            if (r.status == kafka::PollStatus::kRecord) {
+                std::string error;
+                if (auto c = view_.Apply(r.record.value, &error)) {
+                    applied_->Increment();
+                    hub_.Publish(*c);
+                    if (ready_.load() && c->summary.updated_ms > 0) {
+                        event_age_->Observe(
+                            static_cast<double>(WallMs() - c->summary.updated_ms) / 1000.0
+                        );
+                    }
+                } else if (error.empty()) {
+                    stale_->Increment();
+                } else {
+                    invalid_->Increment();
+                    log_.Warn(
+                        "condition record ignored",
+                        {{"partition", r.record.partition},
+                         {"offset", r.record.offset},
+                         {"error", error}}
+                    );
+                }
+            } else if (r.status == kafka::PollStatus::kPartitionEof) {
+                at_end.insert(r.record.partition);
+                if (!ready_.load() && static_cast<int>(at_end.size()) == partitions) {
+                    ready_.store(true);
+                    log_.Info(
+                        "conditions read up to the end",
+                        {{"segments_with_data", static_cast<std::int64_t>(view_.with_data())}}
+                    );
+                }
+            } else if (r.status == kafka::PollStatus::kError) {
+                log_.Warn("conditions consumer error", {{"error", r.error.Describe()}});
+            }
+            if (Clock::now() - last_flush >= std::chrono::milliseconds(10)) {
+                hub_.Flush();
+                last_flush = Clock::now();
+            }
+        }
+        consumer->Close();
+    }
+
+private:
+    const common::KafkaOptions& kafka_;
+    ConditionView& view_;
+    FeedHub& hub_;
+    common::Logger& log_;
+    std::atomic<bool> ready_{false};
+    prometheus::Family<prometheus::Counter>* consumed_;
+    prometheus::Counter* applied_;
+    prometheus::Counter* stale_;
+    prometheus::Counter* invalid_;
+    prometheus::Histogram* event_age_;
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+    common::KafkaOptions kafka;
+    common::CommonOptions common_options;
+    common::NetworkOptions network_options;
+    std::string address = "127.0.0.1";
+    int port = 8080;
+    int threads = 2;
+    std::string web_root = "web/dist";
+    std::string tile_url;
+    po::options_description desc(
+        "pavewatch gateway: live condition map, REST API, WebSocket feed and metrics"
+    );
+    common::AddCommonOptions(desc, common_options);
+    common::AddKafkaOptions(desc, kafka);
+    common::AddNetworkOptions(desc, network_options, false);
+    desc.add_options()(
+        "address",
+        po::value(&address)->default_value(address),
+        "listen address (0.0.0.0 for every interface)"
+    )("port", po::value(&port)->default_value(port), "listen port of the map, API and feed")(
+        "threads", po::value(&threads)->default_value(threads), "I/O threads"
+    )("web-root", po::value(&web_root)->default_value(web_root), "folder of the built map page"
+    )("tile-url", po::value(&tile_url), "optional raster basemap URL template {z}/{x}/{y}");
+    auto parsed = common::ParseOptions(argc, argv, desc);
+    if (!parsed) {
+        std::cerr << "pavewatch gateway: " << parsed.error()
+                  << "\n(see pavewatch gateway --help)\n";
+        return 2;
+    }
+    if (parsed->help) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    auto level = common::ValidateCommon(kafka, common_options);
+    if (!level) {
+        std::cerr << "pavewatch gateway: " << level.error() << "\n";
+        return 2;
+    }
+    if (port < 0 || port > 65535 || threads < 1 || threads > 64) {
+        std::cerr
+            << "pavewatch gateway: --port must be within 0..65535 and --threads within 1..64\n";
+        return 2;
+    }
+    common::Logger log("gateway", *level);
+    auto network = common::LoadNetwork(network_options);
+    if (!network) {
+        std::cerr << "pavewatch gateway: " << network.error() << "\n";
+        return 2;
+    }
+    auto files = StaticFiles::Load(web_root);
+    if (!files) {
+        std::cerr << "pavewatch gateway: " << files.error() << "\n";
+        return 2;
+    }
+    common::StopFlag::InstallSignalHandlers();
+    auto registry = std::make_shared<prometheus::Registry>();
+    common::Ops ops("gateway", registry);
+    ops.SetReady(false, "reading the conditions topic");
+
+    if (kafka.create_topics) {
+        if (auto t = kafka::EnsureTopics(
+                kafka.Client("pavewatch-gateway-admin"),
+                kafka.TopicSpecs(),
+                std::chrono::seconds(30)
+            );
+            !t) {
+            log.Error("cannot create topics", {{"error", t.error().Describe()}});
+            return 1;
+        }
+    }
+
+    std::string config_json;
+    {
+        pipeline::JsonWriter w(config_json);
+        w.BeginObject();
+        if (tile_url.empty()) {
+            w.Key("tile_url").Null();
+        } else {
+            w.Key("tile_url").String(tile_url);
+        }
+        w.Key("attribution").String("© OpenStreetMap contributors (ODbL)");
+        w.EndObject();
+    }
+    ConditionView view(*network->network);
+    FeedHub hub(view, FeedOptions{});
+    Api api(view, config_json);
+
+    auto& requests = prometheus::BuildCounter()
+                         .Name("pavewatch_gateway_http_requests_total")
+                         .Help("HTTP requests, by route and status code")
+                         .Register(*registry);
+    auto& durations = prometheus::BuildHistogram()
+                          .Name("pavewatch_gateway_http_request_duration_seconds")
+                          .Help("Time to answer an HTTP request, by route")
+                          .Register(*registry);
+    std::mutex metrics_mutex;
+    std::map<std::string, prometheus::Histogram*> duration_by_route;
+    const auto handler = [&](const http::Request& request) {
+        const auto started = Clock::now();
+        http::Response response;
+        if (auto r = ops.Handle(request)) {
+            response = std::move(*r);
+        } else if (auto a = api.Handle(request)) {
+            response = std::move(*a);
+        } else if (request.method != "GET" && request.method != "HEAD") {
+            response =
+                http::Problem(405, "Method Not Allowed", "only GET and HEAD are served here");
+        } else if (auto f = files->Get(request.path)) {
+            response = std::move(*f);
+        } else {
+            response = http::Problem(404, "Not Found", "nothing at " + request.path);
+        }
+        const std::string route = RouteOf(request.path);
+        const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        {
+            const std::lock_guard lock(metrics_mutex);
+            requests.Add({{"route", route}, {"code", std::to_string(response.status)}}).Increment();
+            auto it = duration_by_route.find(route);
+            if (it == duration_by_route.end()) {
+                it = duration_by_route
+                         .emplace(
+                             route,
+                             &durations.Add(
+                                 {{"route", route}},
+                                 prometheus::Histogram::BucketBoundaries{
+                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+                             )
+                         )
+                         .first;
+            }
+            it->second->Observe(seconds);
+        }
+        return response;
+    };
+
+    http::ServerOptions server_options;
+    server_options.address = address;
+    server_options.port = static_cast<std::uint16_t>(port);
+    server_options.threads = threads;
+    http::Server server(server_options, handler, &hub);
+    if (auto started = server.Start(); !started) {
+        log.Error("cannot start the HTTP server", {{"error", started.error()}});
+        return 2;
+    }
+    log.Info(
+        "serving",
+        {{"address", address},
+         {"port", static_cast<int>(server.port())},
+         {"segments", static_cast<std::int64_t>(network->network->segments().size())}}
+    );
+
+    auto& ws_open = prometheus::BuildGauge()
+                        .Name("pavewatch_gateway_websocket_connections")
+                        .Help("Open WebSocket feed connections")
+                        .Register(*registry)
+                        .Add({});
+    auto& ws_messages = prometheus::BuildGauge()
+                            .Name("pavewatch_gateway_websocket_messages_sent")
+                            .Help("Feed messages sent since start")
+                            .Register(*registry)
+                            .Add({});
+    auto& closes = prometheus::BuildGauge()
+                       .Name("pavewatch_gateway_websocket_closes")
+                       .Help("Feed connections closed by the server since start, by reason")
+                       .Register(*registry);
+    auto& close_slow = closes.Add({{"reason", "too_slow"}});
+    auto& close_protocol = closes.Add({{"reason", "protocol"}});
+    auto& coalesced =
+        prometheus::BuildGauge()
+            .Name("pavewatch_gateway_websocket_updates_coalesced")
+            .Help(
+                "Updates replaced by a newer one of the same segment for slow clients, since start"
+            )
+            .Register(*registry)
+            .Add({});
+    auto& with_data = prometheus::BuildGauge()
+                          .Name("pavewatch_gateway_segments_with_data")
+                          .Help("Segments with a condition")
+                          .Register(*registry)
+                          .Add({});
+    auto& http_open = prometheus::BuildGauge()
+                          .Name("pavewatch_gateway_http_connections")
+                          .Help("Open HTTP connections (including upgraded ones)")
+                          .Register(*registry)
+                          .Add({});
+
+    ConditionsReader reader(kafka, view, hub, log, *registry);
+    std::thread reader_thread([&] { reader.Run(); });
+    while (!common::StopFlag::Requested()) {
+        ops.Heartbeat();
+        ops.SetReady(reader.ready(), "reading the conditions topic up to its end");
+        const auto& s = hub.stats();
+        ws_open.Set(static_cast<double>(s.connections_open.load()));
+        ws_messages.Set(static_cast<double>(s.messages_sent.load()));
+        close_slow.Set(static_cast<double>(s.closed_slow.load()));
+        close_protocol.Set(static_cast<double>(s.closed_protocol.load()));
+        coalesced.Set(static_cast<double>(s.updates_coalesced.load()));
+        with_data.Set(static_cast<double>(view.with_data()));
+        http_open.Set(static_cast<double>(server.stats().open_connections));
+        common::StopFlag::WaitFor(std::chrono::milliseconds(500));
+    }
+    log.Info("stopping");
+    ops.SetReady(false, "stopping");
+    hub.Shutdown();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let close frames go out
+    server.Stop();
+    reader_thread.join();
+    return 0;
+}
+
+}  // namespace pavewatch::gateway

@@ -1,0 +1,205 @@
+#include "pavewatch/ingest/ingest.hpp"
+
+#include "pavewatch/common/log.hpp"
+#include "pavewatch/common/network.hpp"
+#include "pavewatch/common/ops.hpp"
+#include "pavewatch/common/options.hpp"
+#include "pavewatch/common/stop.hpp"
+#include "pavewatch/pipeline/ingest_processor.hpp"
+#include "pavewatch/stream/eos_loop.hpp"
+
+#include <boost/program_options.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <chrono>
+#include <iostream>
+#include <unistd.h>
+
+namespace pavewatch::ingest {
+namespace {
+
+namespace po = boost::program_options;
+
+std::int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+/// Raw message in, observations (or a dead letter) out, inside the loop's transaction.
+class IngestStreamProcessor final : public stream::Processor {
+public:
+    IngestStreamProcessor(
+        const pipeline::IngestProcessor& ingest,
+        const common::KafkaOptions& kafka,
+        prometheus::Registry& registry
+    )
+        : ingest_(ingest), topics_(kafka.topics) {
+        auto& produced = prometheus::BuildCounter()
+                             .Name("pavewatch_ingest_observations_total")
+                             .Help("Observations produced, by kind")
+                             .Register(registry);
+        for (int k = 1; k <= 7; ++k) {
+            by_kind_[k] = &produced.Add(
+                {{"kind", pipeline::ToString(static_cast<pipeline::ObservationKind>(k))}}
+            );
+        }
+        event_age_ = &prometheus::BuildHistogram()
+                          .Name("pavewatch_ingest_event_age_seconds")
+                          .Help("Processing time minus event time of raw messages")
+                          .Register(registry)
+                          .Add(
+                              {},
+                              prometheus::Histogram::BucketBoundaries{
+                                  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600}
+                          );
+        auto& messages =
+            prometheus::BuildCounter()
+                .Name("pavewatch_ingest_messages_total")
+                .Help("Raw messages by source (vehicle, embedded) and outcome (accepted, rejected)")
+                .Register(registry);
+        vehicle_ok_ = &messages.Add({{"source", "vehicle"}, {"outcome", "accepted"}});
+        vehicle_bad_ = &messages.Add({{"source", "vehicle"}, {"outcome", "rejected"}});
+        embedded_ok_ = &messages.Add({{"source", "embedded"}, {"outcome", "accepted"}});
+        embedded_bad_ = &messages.Add({{"source", "embedded"}, {"outcome", "rejected"}});
+    }
+
+    void OnRecord(const kafka::RecordView& record, stream::Transaction& txn) override {
+        const bool vehicle = record.topic == topics_.raw_vehicle;
+        auto observations =
+            vehicle ? ingest_.ProcessVehicle(record.value) : ingest_.ProcessEmbedded(record.value);
+        if (!observations) {
+            (vehicle ? vehicle_bad_ : embedded_bad_)->Increment();
+            txn.DeadLetter(
+                record,
+                pipeline::ToString(observations.error().code),
+                observations.error().Describe()
+            );
+            return;
+        }
+        (vehicle ? vehicle_ok_ : embedded_ok_)->Increment();
+        std::int64_t latest = 0;
+        for (const auto& o : *observations) {
+            buffer_.clear();
+            pipeline::EncodeObservation(o, buffer_);
+            txn.Produce(topics_.observations, pipeline::SegmentKey(o.segment), buffer_);
+            by_kind_[static_cast<int>(o.kind())]->Increment();
+            latest = std::max(latest, o.t_ms);
+        }
+        if (latest > 0) {
+            event_age_->Observe(static_cast<double>(WallMs() - latest) / 1000.0);
+        }
+    }
+
+private:
+    const pipeline::IngestProcessor& ingest_;
+    common::Topics topics_;
+    std::string buffer_;
+    prometheus::Counter* by_kind_[8] = {};
+    prometheus::Histogram* event_age_;
+    prometheus::Counter* vehicle_ok_;
+    prometheus::Counter* vehicle_bad_;
+    prometheus::Counter* embedded_ok_;
+    prometheus::Counter* embedded_bad_;
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+    common::KafkaOptions kafka;
+    common::CommonOptions common_options;
+    common::NetworkOptions network_options;
+    std::string group_id = "pavewatch-ingest";
+    std::string instance_id;
+    long long commit_ms = 100;
+    po::options_description desc(
+        "pavewatch ingest: validates raw device messages, matches them to road segments and "
+        "produces observations"
+    );
+    common::AddCommonOptions(desc, common_options);
+    common::AddKafkaOptions(desc, kafka);
+    common::AddNetworkOptions(desc, network_options, true);
+    desc.add_options()(
+        "group-id",
+        po::value(&group_id)->default_value(group_id),
+        "consumer group of the ingest instances"
+    )("instance-id",
+      po::value(&instance_id),
+      "stable instance name (transactional id suffix); default: host name"
+    )("commit-interval-ms",
+      po::value(&commit_ms)->default_value(commit_ms),
+      "time between transaction commits");
+    auto parsed = common::ParseOptions(argc, argv, desc);
+    if (!parsed) {
+        std::cerr << "pavewatch ingest: " << parsed.error() << "\n(see pavewatch ingest --help)\n";
+        return 2;
+    }
+    if (parsed->help) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    auto level = common::ValidateCommon(kafka, common_options);
+    if (!level) {
+        std::cerr << "pavewatch ingest: " << level.error() << "\n";
+        return 2;
+    }
+    if (commit_ms < 1 || commit_ms > 60000) {
+        std::cerr << "pavewatch ingest: --commit-interval-ms must be within 1..60000\n";
+        return 2;
+    }
+    if (instance_id.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof(host) - 1);
+        // Ingest instances are interchangeable; a per-process suffix keeps their
+        // transactional ids apart when several run on one host.
+        instance_id =
+            std::string(host[0] != '\0' ? host : "ingest") + "-" + std::to_string(getpid());
+    }
+    common::Logger log("ingest", *level);
+    auto network = common::LoadNetwork(network_options);
+    if (!network) {
+        std::cerr << "pavewatch ingest: " << network.error() << "\n";
+        return 2;
+    }
+    log.Info(
+        "road network loaded",
+        {{"segments", static_cast<std::int64_t>(network->network->segments().size())},
+         {"sensors", static_cast<std::int64_t>(network->sensors.sensors().size())}}
+    );
+
+    common::StopFlag::InstallSignalHandlers();
+    auto registry = std::make_shared<prometheus::Registry>();
+    common::Ops ops("ingest", registry);
+    if (auto served = ops.Serve(common_options.metrics_address, common_options.metrics_port);
+        !served) {
+        log.Error("cannot serve the operations endpoint", {{"error", served.error()}});
+        return 2;
+    }
+    log.Info("operations endpoint", {{"port", static_cast<int>(ops.port())}});
+    if (kafka.create_topics) {
+        if (auto t = kafka::EnsureTopics(
+                kafka.Client("pavewatch-ingest-admin"), kafka.TopicSpecs(), std::chrono::seconds(30)
+            );
+            !t) {
+            log.Error("cannot create topics", {{"error", t.error().Describe()}});
+            return 1;
+        }
+    }
+    const pipeline::IngestProcessor ingest(*network->matcher, network->sensors);
+    IngestStreamProcessor processor(ingest, kafka, *registry);
+    stream::EosOptions eos;
+    eos.service = "ingest";
+    eos.group_id = group_id;
+    eos.transactional_id = "pavewatch-ingest-" + instance_id;
+    eos.input_topics = {kafka.topics.raw_vehicle, kafka.topics.raw_embedded};
+    eos.dlq_topic = kafka.topics.dlq;
+    eos.commit_interval = std::chrono::milliseconds(commit_ms);
+    stream::EosLoop loop(eos, kafka.Client("pavewatch-ingest-" + instance_id), processor, log, ops);
+    const int code = loop.Run();
+    log.Info("stopped", {{"exit_code", code}});
+    return code;
+}
+
+}  // namespace pavewatch::ingest

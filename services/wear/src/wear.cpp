@@ -1,0 +1,650 @@
+#include "pavewatch/wear/wear.hpp"
+
+#include "pavewatch/common/log.hpp"
+#include "pavewatch/common/ops.hpp"
+#include "pavewatch/common/stop.hpp"
+#include "pavewatch/pipeline/condition.hpp"
+#include "pavewatch/pipeline/observation.hpp"
+#include "pavewatch/state/state_cache.hpp"
+#include "pavewatch/stream/eos_loop.hpp"
+
+#include <boost/program_options.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <unistd.h>
+
+namespace pavewatch::wear {
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+using stream::TopicPartition;
+
+std::int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+/// Restoring one partition's state from the changelog.
+struct Restore {
+    std::int64_t next = 0;  ///< next changelog offset to read
+    std::int64_t end = 0;   ///< last stable offset when the restore started
+    std::int64_t committed_input = -1;
+    std::int64_t committed_actions = -1;
+    std::uint64_t records = 0;
+    Clock::time_point started = Clock::now();
+    state::StoreBatch batch;
+};
+
+/// The wear processor: folds observations into per-segment state with exactly-once semantics.
+/// Lives on the EosLoop's thread.
+class WearProcessor final : public stream::Processor {
+public:
+    WearProcessor(
+        const WearOptions& options,
+        state::SegmentStore& store,
+        common::Logger& log,
+        prometheus::Registry& registry
+    )
+        : options_(options), store_(store), cache_(store, options.cache_entries), log_(log) {
+        const auto& t = options.kafka.topics;
+        observations_ = t.observations;
+        actions_ = t.hazard_actions;
+        changelog_ = t.changelog;
+        conditions_ = t.conditions;
+        segments_updated_ =
+            &prometheus::BuildCounter()
+                 .Name("pavewatch_wear_segment_updates_total")
+                 .Help("Segment states written to the changelog and the conditions topic")
+                 .Register(registry)
+                 .Add({});
+        event_age_ =
+            &prometheus::BuildHistogram()
+                 .Name("pavewatch_wear_event_age_seconds")
+                 .Help("Processing time minus event time of observations (sampled 1 in 64)")
+                 .Register(registry)
+                 .Add(
+                     {},
+                     prometheus::Histogram::BucketBoundaries{
+                         0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600}
+                 );
+        auto& restore_records = prometheus::BuildCounter()
+                                    .Name("pavewatch_wear_restore_records_total")
+                                    .Help("Changelog records applied while restoring state")
+                                    .Register(registry);
+        restore_records_ = &restore_records.Add({});
+        restoring_ = &prometheus::BuildGauge()
+                          .Name("pavewatch_wear_restoring_partitions")
+                          .Help("Partitions whose state is being restored from the changelog")
+                          .Register(registry)
+                          .Add({});
+        restore_remaining_ = &prometheus::BuildGauge()
+                                  .Name("pavewatch_wear_restore_remaining_records")
+                                  .Help("Changelog records left to restore")
+                                  .Register(registry)
+                                  .Add({});
+        restore_seconds_ = &prometheus::BuildHistogram()
+                                .Name("pavewatch_wear_restore_duration_seconds")
+                                .Help("Time to restore one partition's state")
+                                .Register(registry)
+                                .Add(
+                                    {},
+                                    prometheus::Histogram::BucketBoundaries{
+                                        0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+                                );
+        auto& store_family =
+            prometheus::BuildGauge()
+                .Name("pavewatch_wear_state_store_bytes")
+                .Help("State store size by part (sst, memtable, block_cache, block_cache_capacity)")
+                .Register(registry);
+        store_sst_ = &store_family.Add({{"part", "sst"}});
+        store_memtable_ = &store_family.Add({{"part", "memtable"}});
+        store_cache_ = &store_family.Add({{"part", "block_cache"}});
+        store_cache_capacity_ = &store_family.Add({{"part", "block_cache_capacity"}});
+        store_keys_ = &prometheus::BuildGauge()
+                           .Name("pavewatch_wear_state_store_keys")
+                           .Help("Estimated keys in the state store")
+                           .Register(registry)
+                           .Add({});
+        write_stopped_ = &prometheus::BuildGauge()
+                              .Name("pavewatch_wear_state_store_write_stopped")
+                              .Help("1 while RocksDB stops writes (a write stall)")
+                              .Register(registry)
+                              .Add({});
+        write_delayed_ = &prometheus::BuildGauge()
+                              .Name("pavewatch_wear_state_store_write_delayed")
+                              .Help("1 while RocksDB throttles writes")
+                              .Register(registry)
+                              .Add({});
+        cache_entries_ = &prometheus::BuildGauge()
+                              .Name("pavewatch_wear_cache_entries")
+                              .Help("Segment states held in memory")
+                              .Register(registry)
+                              .Add({});
+    }
+
+    void Attach(stream::EosLoop& loop) { loop_ = &loop; }
+
+    void OnDelivered(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+        if (topic == changelog_) {
+            auto& last = delivered_changelog_[partition];
+            last = std::max(last, offset);
+        }
+    }
+
+    void OnRecord(const kafka::RecordView& record, stream::Transaction& txn) override {
+        tl::expected<pipeline::Observation, pipeline::Error> observation =
+            record.topic == actions_ ? pipeline::ParseHazardActionJson(record.value)
+                                     : pipeline::DecodeObservation(record.value);
+        if (!observation) {
+            txn.DeadLetter(
+                record, pipeline::ToString(observation.error().code), observation.error().Describe()
+            );
+            return;
+        }
+        auto state = cache_.Mutable(record.partition, observation->segment);
+        if (!state) {
+            StoreFailed(state.error());
+            return;
+        }
+        pipeline::Apply(**state, *observation);
+        if ((++sampled_ & 63U) == 0) {
+            event_age_->Observe(static_cast<double>(WallMs() - observation->t_ms) / 1000.0);
+        }
+    }
+
+    void BeforeCommit(stream::Transaction& txn) override {
+        for (const auto& [partition, runtime] : partitions_) {
+            if (cache_.DirtyCount(partition) == 0) {
+                continue;
+            }
+            cache_.ForEachDirty(partition, [&](const pipeline::SegmentState& s) {
+                const std::string key = pipeline::SegmentKey(s.segment);
+                scratch_.clear();
+                pipeline::EncodeState(s, scratch_);
+                txn.Produce(changelog_, key, scratch_, partition);
+                txn.Produce(conditions_, key, pipeline::ConditionToJson(s));
+                segments_updated_->Increment();
+            });
+        }
+    }
+
+    void AfterCommit(const std::map<TopicPartition, std::int64_t>& committed) override {
+        // Offsets that moved, per state partition.
+        for (const auto& [tp, next] : committed) {
+            auto it = partitions_.find(tp.partition);
+            if (it == partitions_.end()) {
+                continue;
+            }
+            if (tp.topic == observations_) {
+                it->second.input_offset = next;
+            } else if (tp.topic == actions_) {
+                it->second.action_offset = next;
+            }
+        }
+        for (auto& [partition, meta] : partitions_) {
+            const auto delivered = delivered_changelog_.find(partition);
+            const bool moved_changelog = delivered != delivered_changelog_.end() &&
+                                         delivered->second + 1 > meta.changelog_offset;
+            if (moved_changelog) {
+                meta.changelog_offset = delivered->second + 1;
+            }
+            if (cache_.DirtyCount(partition) == 0 && !moved_changelog &&
+                !committed_partitions(committed, partition)) {
+                continue;
+            }
+            if (auto flushed = cache_.Flush(partition, meta); !flushed) {
+                StoreFailed(flushed.error());
+                return;
+            }
+        }
+    }
+
+    void OnAbort() override { cache_.DiscardDirty(); }
+
+    void OnAssigned(const std::vector<TopicPartition>& assigned) override {
+        std::set<std::int32_t> numbers;
+        for (const auto& tp : assigned) {
+            numbers.insert(tp.partition);
+            loop_->Hold(tp);  // nothing is processed for a partition before its state is ready
+        }
+        for (const std::int32_t p : numbers) {
+            StartRestore(p);
+        }
+    }
+
+    void OnRevoked(const std::vector<TopicPartition>& revoked) override {
+        for (const auto& tp : revoked) {
+            cache_.Forget(tp.partition);
+            partitions_.erase(tp.partition);
+            if (restores_.erase(tp.partition) > 0) {
+                restore_assignment_changed_ = true;
+            }
+        }
+        restoring_->Set(static_cast<double>(restores_.size()));
+    }
+
+    void Step() override {
+        if (!restores_.empty()) {
+            StepRestore();
+        }
+        const auto now = Clock::now();
+        if (now - last_stats_ >= std::chrono::seconds(2)) {
+            last_stats_ = now;
+            const auto stats = store_.Stats();
+            store_sst_->Set(static_cast<double>(stats.live_data_bytes));
+            store_memtable_->Set(static_cast<double>(stats.memtable_bytes));
+            store_cache_->Set(static_cast<double>(stats.block_cache_usage_bytes));
+            store_cache_capacity_->Set(static_cast<double>(stats.block_cache_capacity_bytes));
+            store_keys_->Set(static_cast<double>(stats.estimated_keys));
+            write_stopped_->Set(stats.write_stopped ? 1 : 0);
+            write_delayed_->Set(stats.delayed_write_rate > 0 ? 1 : 0);
+            cache_entries_->Set(static_cast<double>(cache_.size()));
+        }
+    }
+
+    bool Ready(std::string& reason) const override {
+        if (!restores_.empty()) {
+            reason = "restoring " + std::to_string(restores_.size()) +
+                     " partition(s) from the changelog";
+            return false;
+        }
+        if (store_failed_) {
+            reason = "the state store failed";
+            return false;
+        }
+        return true;
+    }
+
+    bool store_failed() const { return store_failed_; }
+
+private:
+    static bool
+    committed_partitions(const std::map<TopicPartition, std::int64_t>& committed, std::int32_t p) {
+        for (const auto& [tp, next] : committed) {
+            if (tp.partition == p) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void StoreFailed(const state::StoreError& error) {
+        log_.Error("the state store failed; stopping", {{"error", error.message}});
+        store_failed_ = true;
+        common::StopFlag::Request();
+    }
+
+    /// Decides how partition p's state becomes exact: already exact locally, or restored from
+    /// the changelog (from where the local store stopped, or from the start).
+    void StartRestore(std::int32_t p) {
+        cache_.Forget(p);
+        const TopicPartition input{observations_, p};
+        const TopicPartition actions{actions_, p};
+        // Committed offsets first, then the changelog's end: a transaction that commits in
+        // between is then seen by both (see docs/architecture.md, "Restore").
+        const auto committed = loop_->CommittedOffsets({input, actions});
+        const std::int64_t committed_input = committed.contains(input) ? committed.at(input) : -1;
+        const std::int64_t committed_actions =
+            committed.contains(actions) ? committed.at(actions) : -1;
+        auto meta = store_.GetMeta(p);
+        if (!meta) {
+            StoreFailed(meta.error());
+            return;
+        }
+        if (*meta && (*meta)->input_offset == committed_input &&
+            (*meta)->action_offset == committed_actions &&
+            (committed_input >= 0 || committed_actions >= 0)) {
+            log_.Info(
+                "local state is exact; no restore", {{"partition", p}, {"offset", committed_input}}
+            );
+            partitions_[p] = **meta;
+            Activate(p);
+            return;
+        }
+        Restore r;
+        r.committed_input = committed_input;
+        r.committed_actions = committed_actions;
+        r.batch.partition = p;
+        if (*meta) {
+            r.next = std::max<std::int64_t>(0, (*meta)->changelog_offset);
+        } else {
+            if (auto dropped = store_.DropPartition(p); !dropped) {
+                StoreFailed(dropped.error());
+                return;
+            }
+            r.next = 0;
+        }
+        if (!EnsureRestoreConsumer()) {
+            return;
+        }
+        auto marks = restore_consumer_->QueryWatermarks({changelog_, p}, std::chrono::seconds(10));
+        for (int attempt = 0; !marks && attempt < 30 && !common::StopFlag::Requested(); ++attempt) {
+            log_.Warn(
+                "reading the changelog's end failed; retrying",
+                {{"partition", p}, {"error", marks.error().Describe()}}
+            );
+            common::StopFlag::WaitFor(std::chrono::milliseconds(500));
+            marks = restore_consumer_->QueryWatermarks({changelog_, p}, std::chrono::seconds(10));
+        }
+        if (!marks) {
+            StoreFailed(state::StoreError{
+                "cannot read the changelog's end for partition " + std::to_string(p), false});
+            return;
+        }
+        r.next = std::max(r.next, marks->first);
+        r.end = marks->second;
+        log_.Info(
+            "restoring state from the changelog",
+            {{"partition", p}, {"from", r.next}, {"to", r.end}, {"local", meta->has_value()}}
+        );
+        restores_[p] = std::move(r);
+        restore_assignment_changed_ = true;
+        restoring_->Set(static_cast<double>(restores_.size()));
+        if (restores_[p].next >= restores_[p].end) {
+            FinishRestore(p);
+        }
+    }
+
+    bool EnsureRestoreConsumer() {
+        if (restore_consumer_) {
+            return true;
+        }
+        kafka::ConsumerOptions co;
+        co.read_committed = true;
+        co.report_partition_eof = true;
+        auto client = options_.kafka.Client("pavewatch-wear-restore-" + options_.instance_id);
+        client.properties.emplace("fetch.max.bytes", "104857600");
+        client.properties.emplace("max.partition.fetch.bytes", "16777216");
+        auto c = kafka::Consumer::Create(client, co);
+        if (!c) {
+            StoreFailed(state::StoreError{
+                "cannot create the restore consumer: " + c.error().Describe(), false});
+            return false;
+        }
+        restore_consumer_.emplace(std::move(*c));
+        return true;
+    }
+
+    void StepRestore() {
+        if (restore_assignment_changed_) {
+            std::vector<kafka::TopicPartitionOffset> assignment;
+            for (const auto& [p, r] : restores_) {
+                assignment.push_back({changelog_, p, r.next});
+            }
+            (void)restore_consumer_->Assign(assignment);
+            restore_assignment_changed_ = false;
+        }
+        // Bounded work per turn so that the main consumer keeps polling (max.poll.interval.ms).
+        const auto deadline = Clock::now() + std::chrono::milliseconds(50);
+        std::int64_t remaining = 0;
+        while (!restores_.empty() && Clock::now() < deadline) {
+            const auto r = restore_consumer_->Poll(std::chrono::milliseconds(5));
+            if (r.status == kafka::PollStatus::kTimeout) {
+                continue;
+            }
+            const auto it = restores_.find(r.record.partition);
+            if (it == restores_.end()) {
+                continue;
+            }
+            Restore& restore = it->second;
+            if (r.status == kafka::PollStatus::kRecord) {
+                if (!r.record.value.empty()) {
+                    const auto segment = pipeline::ParseSegmentKey(r.record.key);
+                    if (segment) {
+                        restore.batch.puts.emplace_back(*segment, std::string(r.record.value));
+                    }
+                }
+                restore.next = r.record.offset + 1;
+                ++restore.records;
+                restore_records_->Increment();
+                if (restore.batch.puts.size() >= 4096 && !FlushRestoreBatch(restore)) {
+                    return;
+                }
+                if (restore.next >= restore.end) {
+                    FinishRestore(r.record.partition);
+                }
+            } else if (r.status == kafka::PollStatus::kPartitionEof) {
+                // End of the committed log: control records (transaction markers) take offsets
+                // but are never delivered, so the end can be reached without a record at it.
+                FinishRestore(r.record.partition);
+            } else if (r.status == kafka::PollStatus::kError) {
+                log_.Warn("restore consumer error", {{"error", r.error.Describe()}});
+            }
+        }
+        for (const auto& [p, r] : restores_) {
+            remaining += std::max<std::int64_t>(0, r.end - r.next);
+        }
+        restore_remaining_->Set(static_cast<double>(remaining));
+    }
+
+    bool FlushRestoreBatch(Restore& restore) {
+        if (restore.batch.puts.empty()) {
+            return true;
+        }
+        if (auto w = store_.Write(restore.batch); !w) {
+            StoreFailed(w.error());
+            return false;
+        }
+        restore.batch.puts.clear();
+        return true;
+    }
+
+    void FinishRestore(std::int32_t p) {
+        auto it = restores_.find(p);
+        if (it == restores_.end()) {
+            return;
+        }
+        Restore& r = it->second;
+        r.batch.meta =
+            state::PartitionMeta{r.committed_input, r.committed_actions, std::max(r.next, r.end)};
+        if (!FlushRestoreBatch(r)) {
+            return;
+        }
+        if (r.batch.meta) {
+            state::StoreBatch meta_only;
+            meta_only.partition = p;
+            meta_only.meta = r.batch.meta;
+            if (auto w = store_.Write(meta_only); !w) {
+                StoreFailed(w.error());
+                return;
+            }
+        }
+        const double seconds = std::chrono::duration<double>(Clock::now() - r.started).count();
+        restore_seconds_->Observe(seconds);
+        log_.Info(
+            "state restored", {{"partition", p}, {"records", r.records}, {"seconds", seconds}}
+        );
+        partitions_[p] = *r.batch.meta;
+        restores_.erase(it);
+        restore_assignment_changed_ = true;
+        restoring_->Set(static_cast<double>(restores_.size()));
+        Activate(p);
+    }
+
+    void Activate(std::int32_t p) {
+        loop_->Release({observations_, p});
+        loop_->Release({actions_, p});
+    }
+
+    const WearOptions& options_;
+    state::SegmentStore& store_;
+    state::StateCache cache_;
+    common::Logger& log_;
+    stream::EosLoop* loop_ = nullptr;
+    std::string observations_, actions_, changelog_, conditions_;
+    std::map<std::int32_t, state::PartitionMeta> partitions_;  ///< active partitions' offsets
+    std::map<std::int32_t, std::int64_t> delivered_changelog_;
+    std::map<std::int32_t, Restore> restores_;
+    std::optional<kafka::Consumer> restore_consumer_;
+    bool restore_assignment_changed_ = false;
+    bool store_failed_ = false;
+    std::string scratch_;
+    std::uint64_t sampled_ = 0;
+    Clock::time_point last_stats_{};
+
+    prometheus::Counter* segments_updated_;
+    prometheus::Histogram* event_age_;
+    prometheus::Counter* restore_records_;
+    prometheus::Gauge* restoring_;
+    prometheus::Gauge* restore_remaining_;
+    prometheus::Histogram* restore_seconds_;
+    prometheus::Gauge* store_sst_;
+    prometheus::Gauge* store_memtable_;
+    prometheus::Gauge* store_cache_;
+    prometheus::Gauge* store_cache_capacity_;
+    prometheus::Gauge* store_keys_;
+    prometheus::Gauge* write_stopped_;
+    prometheus::Gauge* write_delayed_;
+    prometheus::Gauge* cache_entries_;
+};
+
+std::string HostName() {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+        return "wear";
+    }
+    return name;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+    WearOptions o;
+    long long commit_ms = o.commit_interval.count();
+    long long txn_timeout_ms = o.transaction_timeout.count();
+    long long session_ms = o.session_timeout.count();
+    std::size_t block_cache_mb = o.rocks.block_cache_bytes >> 20;
+    std::size_t write_buffer_mb = o.rocks.write_buffer_bytes >> 20;
+    po::options_description desc(
+        "pavewatch wear: folds observations into per-segment state in RocksDB, exactly once"
+    );
+    common::AddCommonOptions(desc, o.common);
+    common::AddKafkaOptions(desc, o.kafka);
+    desc.add_options()(
+        "state-dir",
+        po::value(&o.state_dir)->default_value(o.state_dir),
+        "folder of this instance's RocksDB state"
+    )("instance-id",
+      po::value(&o.instance_id),
+      "stable instance name (transactional id suffix); default: host name")(
+        "group-id",
+        po::value(&o.group_id)->default_value(o.group_id),
+        "consumer group of the wear instances"
+    )("commit-interval-ms",
+      po::value(&commit_ms)->default_value(commit_ms),
+      "time between transaction commits")(
+        "cache-entries",
+        po::value(&o.cache_entries)->default_value(o.cache_entries),
+        "segment states kept in memory"
+    )("block-cache-mb",
+      po::value(&block_cache_mb)->default_value(block_cache_mb),
+      "RocksDB shared block cache, MiB")(
+        "write-buffer-mb",
+        po::value(&write_buffer_mb)->default_value(write_buffer_mb),
+        "RocksDB memtable budget, MiB (charged to the block cache)"
+    )("transaction-timeout-ms",
+      po::value(&txn_timeout_ms)->default_value(txn_timeout_ms),
+      "Kafka transaction timeout"
+    )("session-timeout-ms",
+      po::value(&session_ms)->default_value(session_ms),
+      "consumer group session timeout");
+    auto parsed = common::ParseOptions(argc, argv, desc);
+    if (!parsed) {
+        std::cerr << "pavewatch wear: " << parsed.error() << "\n(see pavewatch wear --help)\n";
+        return 2;
+    }
+    if (parsed->help) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    auto level = common::ValidateCommon(o.kafka, o.common);
+    if (!level) {
+        std::cerr << "pavewatch wear: " << level.error() << "\n";
+        return 2;
+    }
+    if (commit_ms < 1 || commit_ms > 60000) {
+        std::cerr << "pavewatch wear: --commit-interval-ms must be within 1..60000\n";
+        return 2;
+    }
+    if (o.cache_entries < 1000) {
+        std::cerr << "pavewatch wear: --cache-entries must be at least 1000\n";
+        return 2;
+    }
+    o.commit_interval = std::chrono::milliseconds(commit_ms);
+    o.transaction_timeout = std::chrono::milliseconds(txn_timeout_ms);
+    o.session_timeout = std::chrono::milliseconds(session_ms);
+    o.rocks.block_cache_bytes = block_cache_mb << 20;
+    o.rocks.write_buffer_bytes = write_buffer_mb << 20;
+    if (o.instance_id.empty()) {
+        o.instance_id = HostName();
+    }
+
+    common::Logger log("wear", *level);
+    common::StopFlag::InstallSignalHandlers();
+    auto registry = std::make_shared<prometheus::Registry>();
+    common::Ops ops("wear", registry);
+    ops.SetReady(false, "starting");
+    if (auto served = ops.Serve(o.common.metrics_address, o.common.metrics_port); !served) {
+        log.Error("cannot serve the operations endpoint", {{"error", served.error()}});
+        return 2;
+    }
+    log.Info("operations endpoint", {{"port", static_cast<int>(ops.port())}});
+
+    if (o.kafka.create_topics) {
+        if (auto t = kafka::EnsureTopics(
+                o.kafka.Client("pavewatch-wear-admin"),
+                o.kafka.TopicSpecs(),
+                std::chrono::seconds(30)
+            );
+            !t) {
+            log.Error("cannot create topics", {{"error", t.error().Describe()}});
+            return 1;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o.state_dir, ec);
+    auto store = state::RocksSegmentStore::Open(o.state_dir + "/rocksdb", o.rocks);
+    if (!store) {
+        log.Error("cannot open the state store", {{"error", store.error().message}});
+        return 1;
+    }
+
+    WearProcessor processor(o, **store, log, *registry);
+    stream::EosOptions eos;
+    eos.service = "wear";
+    eos.group_id = o.group_id;
+    eos.transactional_id = "pavewatch-wear-" + o.instance_id;
+    eos.input_topics = {o.kafka.topics.observations, o.kafka.topics.hazard_actions};
+    eos.dlq_topic = o.kafka.topics.dlq;
+    eos.commit_interval = o.commit_interval;
+    eos.transaction_timeout = o.transaction_timeout;
+    eos.session_timeout = o.session_timeout;
+    eos.on_delivered = [&processor](
+                           std::string_view topic, std::int32_t partition, std::int64_t offset
+                       ) { processor.OnDelivered(topic, partition, offset); };
+    int code = 0;
+    {
+        stream::EosLoop loop(
+            eos, o.kafka.Client("pavewatch-wear-" + o.instance_id), processor, log, ops
+        );
+        processor.Attach(loop);
+        code = loop.Run();
+    }
+    if (processor.store_failed()) {
+        code = 1;
+    }
+    log.Info("stopped", {{"exit_code", code}});
+    return code;
+}
+
+}  // namespace pavewatch::wear
