@@ -1,0 +1,251 @@
+#include "pavewatch/pipeline/hazard_tracker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pavewatch::pipeline {
+namespace {
+
+constexpr EpochMs kT0 = 1700000000000LL;
+constexpr EpochMs kMinute = 60000;
+
+HazardDetection Event(std::uint64_t vehicle, EpochMs t, double offset, double peak = 6.0) {
+    return HazardDetection{vehicle, t, offset, 2.0, peak, 12.0};
+}
+
+HazardPass Pass(std::uint64_t vehicle, EpochMs t) {
+    return HazardPass{vehicle, t, 0.0, 100.0, 12.0};
+}
+
+/// Confirms a hazard at 40 m with vehicles 1..3 and returns its id.
+std::uint32_t Confirmed(HazardTracker& t, const HazardConfig& c) {
+    std::optional<std::uint32_t> id;
+    for (std::uint64_t v = 1; v <= 3; ++v) {
+        id = t.OnEvent(
+            Event(v, kT0 + static_cast<EpochMs>(v) * kMinute, 40.0 + 0.5 * static_cast<double>(v)),
+            c
+        );
+    }
+    return *id;
+}
+
+TEST(HazardTracker, ConfirmsAfterThreeDistinctVehicles) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = t.OnEvent(Event(1, kT0, 40.0), c);
+    ASSERT_TRUE(id);
+    EXPECT_EQ(t.Find(*id)->status, HazardStatus::kCandidate);
+    // The same vehicle again does not count twice.
+    EXPECT_EQ(t.OnEvent(Event(1, kT0 + kMinute, 41.0), c), id);
+    EXPECT_EQ(t.OnEvent(Event(2, kT0 + 2 * kMinute, 39.0), c), id);
+    EXPECT_EQ(t.Find(*id)->status, HazardStatus::kCandidate);
+    EXPECT_EQ(t.OnEvent(Event(3, kT0 + 3 * kMinute, 40.5), c), id);
+    const Hazard* h = t.Find(*id);
+    EXPECT_EQ(h->status, HazardStatus::kConfirmed);
+    EXPECT_EQ(h->confirmed_ms, kT0 + 3 * kMinute);
+    EXPECT_EQ(h->first_seen_ms, kT0);
+    EXPECT_NEAR(h->offset_m, 40.125, 1e-9);  // equal uncertainties: the plain mean
+    EXPECT_EQ(t.hazards().size(), 1U);
+}
+
+TEST(HazardTracker, FarEventsStartSeparateHazards) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto a = t.OnEvent(Event(1, kT0, 10.0), c);
+    const auto b = t.OnEvent(Event(2, kT0, 60.0), c);
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(*a, *b);
+    EXPECT_EQ(t.hazards().size(), 2U);
+    // Larger uncertainty widens the radius: 8 m away with 5 m sigma joins.
+    HazardDetection wide = Event(3, kT0, 18.0);
+    wide.uncertainty_m = 5.0;
+    EXPECT_EQ(t.OnEvent(wide, c), a);
+}
+
+TEST(HazardTracker, ResolvesAfterFiveCleanPasses) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    for (std::uint64_t v = 10; v < 14; ++v) {
+        t.OnPass(Pass(v, kT0 + 100 * kMinute + static_cast<EpochMs>(v)), c);
+    }
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed);
+    t.OnPass(Pass(13, kT0 + 200 * kMinute), c);  // same vehicle again: still 4 distinct
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed);
+    t.OnPass(Pass(14, kT0 + 201 * kMinute), c);
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kResolved);
+    EXPECT_EQ(t.Find(id)->closed_ms, kT0 + 201 * kMinute);
+    EXPECT_EQ(t.CountOpen().low + t.CountOpen().medium + t.CountOpen().high, 0);
+}
+
+TEST(HazardTracker, PassThatDetectedIsNotCleanInEitherOrder) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    const EpochMs t1 = kT0 + 100 * kMinute;
+    // Vehicle 20's pass arrives before its event.
+    t.OnPass(Pass(20, t1), c);
+    EXPECT_EQ(t.Find(id)->clean_passes.size(), 1U);
+    t.OnEvent(Event(20, t1 + 1000, 40.0), c);
+    EXPECT_TRUE(t.Find(id)->clean_passes.empty());
+    // Vehicle 21's event arrives before its pass.
+    t.OnEvent(Event(21, t1 + 5000, 40.0), c);
+    t.OnPass(Pass(21, t1 + 4000), c);
+    EXPECT_TRUE(t.Find(id)->clean_passes.empty());
+}
+
+TEST(HazardTracker, DetectionResetsCleanPasses) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    for (std::uint64_t v = 10; v < 14; ++v) {
+        t.OnPass(Pass(v, kT0 + 100 * kMinute), c);
+    }
+    t.OnEvent(Event(30, kT0 + 101 * kMinute, 40.0), c);
+    EXPECT_TRUE(t.Find(id)->clean_passes.empty());
+    t.OnPass(Pass(14, kT0 + 102 * kMinute), c);
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed);
+}
+
+TEST(HazardTracker, PassesNotCoveringOrTooSlowDoNotCount) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    t.OnPass(HazardPass{40, kT0 + 100 * kMinute, 50.0, 100.0, 12.0}, c);  // starts after the hazard
+    t.OnPass(HazardPass{41, kT0 + 100 * kMinute, 0.0, 100.0, 2.0}, c);    // too slow
+    t.OnPass(Pass(42, kT0), c);  // before the last detection
+    EXPECT_TRUE(t.Find(id)->clean_passes.empty());
+}
+
+TEST(HazardTracker, RepairReportedThenVerified) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    EXPECT_EQ(
+        t.OnAction({id, ContractorAction::kAcknowledge, "crew-7", kT0 + 10 * kMinute}, c),
+        ActionResult::kApplied
+    );
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kAcknowledged);
+    EXPECT_EQ(t.Find(id)->acknowledged_ms, kT0 + 10 * kMinute);
+    EXPECT_EQ(
+        t.OnAction({id, ContractorAction::kAcknowledge, "crew-7", kT0}, c),
+        ActionResult::kNotAllowed
+    );
+    t.OnPass(
+        Pass(50, kT0 + 15 * kMinute), c
+    );  // before the repair: does not count for verification
+    EXPECT_EQ(
+        t.OnAction({id, ContractorAction::kReportRepair, "crew-7", kT0 + 20 * kMinute}, c),
+        ActionResult::kApplied
+    );
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kRepairReported);
+    EXPECT_TRUE(t.Find(id)->clean_passes.empty());
+    for (std::uint64_t v = 60; v < 65; ++v) {
+        t.OnPass(Pass(v, kT0 + 30 * kMinute), c);
+    }
+    const Hazard* h = t.Find(id);
+    EXPECT_EQ(h->status, HazardStatus::kVerified);
+    EXPECT_EQ(h->closed_ms, kT0 + 30 * kMinute);
+    EXPECT_EQ(h->last_actor, "crew-7");
+    // Time from confirmation to verified repair is computable.
+    EXPECT_EQ(*h->closed_ms - *h->confirmed_ms, 27 * kMinute);
+    EXPECT_EQ(
+        t.OnAction({id, ContractorAction::kReportRepair, "x", kT0}, c), ActionResult::kNotAllowed
+    );
+}
+
+TEST(HazardTracker, DetectionAfterRepairReportDisputes) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    t.OnAction({id, ContractorAction::kReportRepair, "crew", kT0 + 20 * kMinute}, c);
+    t.OnEvent(Event(70, kT0 + 30 * kMinute, 40.0), c);
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kDisputed);
+    EXPECT_EQ(t.Find(id)->disputed_ms, kT0 + 30 * kMinute);
+    // A disputed hazard can be reported repaired again.
+    EXPECT_EQ(
+        t.OnAction({id, ContractorAction::kReportRepair, "crew", kT0 + 40 * kMinute}, c),
+        ActionResult::kApplied
+    );
+    EXPECT_EQ(
+        t.OnAction({999, ContractorAction::kAcknowledge, "crew", kT0}, c),
+        ActionResult::kUnknownHazard
+    );
+}
+
+TEST(HazardTracker, CandidateWithCleanPassesIsDroppedAndOldCandidatesExpire) {
+    const HazardConfig c;
+    HazardTracker t;
+    t.OnEvent(Event(1, kT0, 40.0), c);
+    for (std::uint64_t v = 10; v < 15; ++v) {
+        t.OnPass(Pass(v, kT0 + kMinute), c);
+    }
+    EXPECT_TRUE(t.hazards().empty());
+    t.OnEvent(Event(1, kT0, 40.0), c);
+    t.OnEvent(Event(2, kT0 + 31LL * 86400000LL, 80.0), c);  // 31 days later: the first expired
+    ASSERT_EQ(t.hazards().size(), 1U);
+    EXPECT_NEAR(t.hazards()[0].offset_m, 80.0, 1e-9);
+}
+
+TEST(HazardTracker, BoundedCandidatesAndHazards) {
+    HazardConfig c;
+    c.max_hazards = 6;
+    c.max_candidates = 3;
+    HazardTracker t;
+    for (int i = 0; i < 20; ++i) {
+        t.OnEvent(Event(static_cast<std::uint64_t>(i), kT0 + i, 20.0 * i), c);
+        ASSERT_LE(t.hazards().size(), 3U);
+    }
+    // Ids are never reused and the newest candidates survive.
+    EXPECT_EQ(t.hazards().back().id, 20U);
+    EXPECT_EQ(t.hazards().front().id, 18U);
+}
+
+TEST(HazardTracker, SeverityFromMedianPeak) {
+    const HazardConfig c;  // medium >= 5, high >= 10 (normalised m/s^2)
+    HazardTracker t;
+    const auto id = t.OnEvent(Event(1, kT0, 40.0, 20.0), c);
+    EXPECT_EQ(t.Find(*id)->severity, HazardSeverity::kHigh);
+    t.OnEvent(Event(2, kT0, 40.0, 9.0), c);
+    t.OnEvent(Event(3, kT0, 40.0, 9.5), c);
+    EXPECT_EQ(t.Find(*id)->severity, HazardSeverity::kMedium);
+    EXPECT_EQ(t.CountOpen().medium, 1);
+}
+
+TEST(HazardTracker, EncodeDecodeRoundTripsExactly) {
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    t.OnEvent(Event(9, kT0, 80.0, 3.3), c);
+    t.OnAction({id, ContractorAction::kAcknowledge, "crew-1", kT0 + kMinute}, c);
+    t.OnPass(Pass(77, kT0 + 500 * kMinute), c);
+    std::string bytes;
+    ByteWriter w(bytes);
+    t.Encode(w);
+    ByteReader r(bytes);
+    const auto back = HazardTracker::Decode(r);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(r.AtEnd());
+    EXPECT_EQ(*back, t);
+    // The decoded tracker continues identically (ids included).
+    HazardTracker a = t;
+    HazardTracker b = *back;
+    EXPECT_EQ(
+        a.OnEvent(Event(5, kT0 + 600 * kMinute, 20.0), c),
+        b.OnEvent(Event(5, kT0 + 600 * kMinute, 20.0), c)
+    );
+    EXPECT_EQ(a, b);
+    ByteReader cut(std::string_view(bytes).substr(0, bytes.size() - 1));
+    EXPECT_FALSE(HazardTracker::Decode(cut).has_value());
+}
+
+TEST(HazardTracker, NamesAreStable) {
+    EXPECT_STREQ(ToString(HazardStatus::kRepairReported), "repair_reported");
+    EXPECT_STREQ(ToString(HazardSeverity::kHigh), "high");
+    EXPECT_EQ(ContractorActionFromString("report_repair"), ContractorAction::kReportRepair);
+    EXPECT_FALSE(ContractorActionFromString("fix").has_value());
+}
+
+}  // namespace
+}  // namespace pavewatch::pipeline
