@@ -73,6 +73,7 @@ public:
           hub_(hub) {}
 
     ~FeedSession() {
+        hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_));
         if (server_ != nullptr) {
             server_->CloseConnection();
         }
@@ -243,9 +244,11 @@ private:
             return;
         }
         queued_bytes_ += message.size();
+        hub_.mutable_stats().queued_bytes.fetch_add(static_cast<std::int64_t>(message.size()));
         queue_.push_back(std::move(message));
         if (queued_bytes_ > hub_.options().max_queued_bytes) {
             hub_.mutable_stats().closed_slow.fetch_add(1);
+            hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_));
             queue_.clear();
             queued_bytes_ = 0;
             BeginClose(4008, "too slow: the client does not read its updates");
@@ -277,6 +280,7 @@ private:
         }
         hub_.mutable_stats().messages_sent.fetch_add(1);
         queued_bytes_ -= queue_.front().size();
+        hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.front().size()));
         queue_.pop_front();
         if (queue_.empty()) {
             writing_ = false;

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <array>
 #include <set>
 #include <thread>
 
@@ -186,6 +187,90 @@ private:
     prometheus::Histogram* event_age_;
 };
 
+/// Gauges and counters derived from the feed's and the view's own counts, refreshed every second.
+class GatewayMetrics {
+public:
+    explicit GatewayMetrics(prometheus::Registry& r) {
+        ws_open_ = &prometheus::BuildGauge().Name("pavewatch_gateway_websocket_connections").Help("Open WebSocket feed connections").Register(r).Add({});
+        ws_messages_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_messages_sent_total").Help("Feed messages sent").Register(r).Add({});
+        auto& closes = prometheus::BuildCounter().Name("pavewatch_gateway_websocket_closes_total").Help("Feed connections closed by the server, by reason (too_slow, protocol, going_away)").Register(r);
+        close_slow_ = &closes.Add({{"reason", "too_slow"}});
+        close_protocol_ = &closes.Add({{"reason", "protocol"}});
+        close_normal_ = &closes.Add({{"reason", "going_away"}});
+        coalesced_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_updates_coalesced_total").Help("Updates replaced by a newer one of the same segment for slow clients").Register(r).Add({});
+        snapshots_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_snapshots_total").Help("Snapshots sent to feed clients").Register(r).Add({});
+        queued_ = &prometheus::BuildGauge().Name("pavewatch_gateway_websocket_queued_bytes").Help("Bytes queued for feed clients, all connections").Register(r).Add({});
+        http_open_ = &prometheus::BuildGauge().Name("pavewatch_gateway_http_connections").Help("Open HTTP connections, upgraded ones included").Register(r).Add({});
+        http_rejected_ = &prometheus::BuildCounter().Name("pavewatch_gateway_http_rejected_connections_total").Help("Connections refused above the connection limit").Register(r).Add({});
+        http_timeouts_ = &prometheus::BuildCounter().Name("pavewatch_gateway_http_timeouts_total").Help("HTTP requests cut off by the request deadline (slow clients)").Register(r).Add({});
+        auto& by_class = prometheus::BuildGauge().Name("pavewatch_gateway_segments").Help("Segments by condition class (no_data: no condition yet)").Register(r);
+        for (int c = 0; c <= static_cast<int>(pipeline::ConditionClass::kFailed); ++c) {
+            by_class_[c] = &by_class.Add({{"class", pipeline::ToString(static_cast<pipeline::ConditionClass>(c))}});
+        }
+        no_data_ = &by_class.Add({{"class", "no_data"}});
+        freshness_ = &prometheus::BuildGauge().Name("pavewatch_gateway_data_freshness_seconds").Help("Age of the newest condition the gateway holds (event time)").Register(r).Add({});
+    }
+
+    void Update(const FeedStats& feed, const ConditionView& view, const http::ServerStats& http) {
+        ws_open_->Set(static_cast<double>(feed.connections_open.load()));
+        Advance(ws_messages_, feed.messages_sent.load(), last_messages_);
+        Advance(close_slow_, feed.closed_slow.load(), last_slow_);
+        Advance(close_protocol_, feed.closed_protocol.load(), last_protocol_);
+        Advance(close_normal_, feed.closed_normal.load(), last_normal_);
+        Advance(coalesced_, feed.updates_coalesced.load(), last_coalesced_);
+        Advance(snapshots_, feed.snapshots_sent.load(), last_snapshots_);
+        queued_->Set(static_cast<double>(feed.queued_bytes.load()));
+        http_open_->Set(static_cast<double>(http.open_connections));
+        Advance(http_rejected_, http.rejected_connections, last_rejected_);
+        Advance(http_timeouts_, http.timeouts, last_timeouts_);
+        std::array<int, 7> counts{};
+        int none = 0;
+        std::int64_t newest = 0;
+        view.ForEach([&](const pipeline::Segment&, const SegmentCondition* c) {
+            if (c == nullptr || !c->summary.klass) {
+                ++none;
+            } else {
+                ++counts[static_cast<std::size_t>(*c->summary.klass)];
+            }
+            if (c != nullptr) {
+                newest = std::max(newest, c->summary.updated_ms);
+            }
+        });
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+            by_class_[i]->Set(counts[i]);
+        }
+        no_data_->Set(none);
+        if (newest > 0) {
+            freshness_->Set(static_cast<double>(WallMs() - newest) / 1000.0);
+        }
+    }
+
+private:
+    static void Advance(prometheus::Counter* c, std::uint64_t now, std::uint64_t& last) {
+        if (now > last) {
+            c->Increment(static_cast<double>(now - last));
+            last = now;
+        }
+    }
+
+    prometheus::Gauge* ws_open_;
+    prometheus::Counter* ws_messages_;
+    prometheus::Counter* close_slow_;
+    prometheus::Counter* close_protocol_;
+    prometheus::Counter* close_normal_;
+    prometheus::Counter* coalesced_;
+    prometheus::Counter* snapshots_;
+    prometheus::Gauge* queued_;
+    prometheus::Gauge* http_open_;
+    prometheus::Counter* http_rejected_;
+    prometheus::Counter* http_timeouts_;
+    std::array<prometheus::Gauge*, 7> by_class_{};
+    prometheus::Gauge* no_data_;
+    prometheus::Gauge* freshness_;
+    std::uint64_t last_messages_ = 0, last_slow_ = 0, last_protocol_ = 0, last_normal_ = 0, last_coalesced_ = 0,
+                  last_snapshots_ = 0, last_rejected_ = 0, last_timeouts_ = 0;
+};
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -339,55 +424,14 @@ int Main(int argc, char** argv) {
          {"segments", static_cast<std::int64_t>(network->network->segments().size())}}
     );
 
-    auto& ws_open = prometheus::BuildGauge()
-                        .Name("pavewatch_gateway_websocket_connections")
-                        .Help("Open WebSocket feed connections")
-                        .Register(*registry)
-                        .Add({});
-    auto& ws_messages = prometheus::BuildGauge()
-                            .Name("pavewatch_gateway_websocket_messages_sent")
-                            .Help("Feed messages sent since start")
-                            .Register(*registry)
-                            .Add({});
-    auto& closes = prometheus::BuildGauge()
-                       .Name("pavewatch_gateway_websocket_closes")
-                       .Help("Feed connections closed by the server since start, by reason")
-                       .Register(*registry);
-    auto& close_slow = closes.Add({{"reason", "too_slow"}});
-    auto& close_protocol = closes.Add({{"reason", "protocol"}});
-    auto& coalesced =
-        prometheus::BuildGauge()
-            .Name("pavewatch_gateway_websocket_updates_coalesced")
-            .Help(
-                "Updates replaced by a newer one of the same segment for slow clients, since start"
-            )
-            .Register(*registry)
-            .Add({});
-    auto& with_data = prometheus::BuildGauge()
-                          .Name("pavewatch_gateway_segments_with_data")
-                          .Help("Segments with a condition")
-                          .Register(*registry)
-                          .Add({});
-    auto& http_open = prometheus::BuildGauge()
-                          .Name("pavewatch_gateway_http_connections")
-                          .Help("Open HTTP connections (including upgraded ones)")
-                          .Register(*registry)
-                          .Add({});
-
+    GatewayMetrics metrics(*registry);
     ConditionsReader reader(kafka, view, hub, log, *registry);
     std::thread reader_thread([&] { reader.Run(); });
     while (!common::StopFlag::Requested()) {
         ops.Heartbeat();
         ops.SetReady(reader.ready(), "reading the conditions topic up to its end");
-        const auto& s = hub.stats();
-        ws_open.Set(static_cast<double>(s.connections_open.load()));
-        ws_messages.Set(static_cast<double>(s.messages_sent.load()));
-        close_slow.Set(static_cast<double>(s.closed_slow.load()));
-        close_protocol.Set(static_cast<double>(s.closed_protocol.load()));
-        coalesced.Set(static_cast<double>(s.updates_coalesced.load()));
-        with_data.Set(static_cast<double>(view.with_data()));
-        http_open.Set(static_cast<double>(server.stats().open_connections));
-        common::StopFlag::WaitFor(std::chrono::milliseconds(500));
+        metrics.Update(hub.stats(), view, server.stats());
+        common::StopFlag::WaitFor(std::chrono::milliseconds(1000));
     }
     log.Info("stopping");
     ops.SetReady(false, "stopping");

@@ -10,10 +10,12 @@
 
 #include <boost/program_options.hpp>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <unistd.h>
 
 namespace pavewatch::ingest {
@@ -55,14 +57,20 @@ public:
                               prometheus::Histogram::BucketBoundaries{
                                   0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600}
                           );
-        auto& messages =
-            prometheus::BuildCounter()
-                .Name("pavewatch_ingest_messages_total")
-                .Help("Raw messages by source (vehicle, embedded) and outcome (accepted, rejected)")
-                .Register(registry);
-        vehicle_ok_ = &messages.Add({{"source", "vehicle"}, {"outcome", "accepted"}});
+        auto& messages = prometheus::BuildCounter()
+                             .Name("pavewatch_ingest_messages_total")
+                             .Help("Raw messages by source (vehicle, wim, strain, temperature, moisture, embedded when unreadable) "
+                                   "and outcome (accepted, rejected)")
+                             .Register(registry);
+        auto& last_seen = prometheus::BuildGauge()
+                              .Name("pavewatch_ingest_last_message_timestamp_seconds")
+                              .Help("Wall time of the last accepted message of each source (for 'gone silent' alerts)")
+                              .Register(registry);
+        for (const char* source : {"vehicle", "wim", "strain", "temperature", "moisture"}) {
+            accepted_[source] = &messages.Add({{"source", source}, {"outcome", "accepted"}});
+            last_seen_[source] = &last_seen.Add({{"source", source}});
+        }
         vehicle_bad_ = &messages.Add({{"source", "vehicle"}, {"outcome", "rejected"}});
-        embedded_ok_ = &messages.Add({{"source", "embedded"}, {"outcome", "accepted"}});
         embedded_bad_ = &messages.Add({{"source", "embedded"}, {"outcome", "rejected"}});
     }
 
@@ -79,7 +87,24 @@ public:
             );
             return;
         }
-        (vehicle ? vehicle_ok_ : embedded_ok_)->Increment();
+        const char* source = "vehicle";
+        if (!vehicle && !observations->empty()) {
+            switch (observations->front().kind()) {
+                case pipeline::ObservationKind::kAxleLoads:
+                    source = "wim";
+                    break;
+                case pipeline::ObservationKind::kStrain:
+                    source = "strain";
+                    break;
+                case pipeline::ObservationKind::kTemperature:
+                    source = "temperature";
+                    break;
+                default:
+                    source = "moisture";
+            }
+        }
+        accepted_[source]->Increment();
+        last_seen_[source]->Set(static_cast<double>(WallMs()) / 1000.0);
         std::int64_t latest = 0;
         for (const auto& o : *observations) {
             buffer_.clear();
@@ -99,9 +124,9 @@ private:
     std::string buffer_;
     prometheus::Counter* by_kind_[8] = {};
     prometheus::Histogram* event_age_;
-    prometheus::Counter* vehicle_ok_;
+    std::map<std::string, prometheus::Counter*, std::less<>> accepted_;
+    std::map<std::string, prometheus::Gauge*, std::less<>> last_seen_;
     prometheus::Counter* vehicle_bad_;
-    prometheus::Counter* embedded_ok_;
     prometheus::Counter* embedded_bad_;
 };
 

@@ -71,6 +71,7 @@ struct FeedStats {
     std::atomic<std::uint64_t> closed_slow{0};
     std::atomic<std::uint64_t> closed_protocol{0};
     std::atomic<std::uint64_t> closed_normal{0};
+    std::atomic<std::int64_t> queued_bytes{0};  ///< across sessions
 };
 
 class FeedSession;

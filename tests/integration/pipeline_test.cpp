@@ -1,0 +1,114 @@
+// The walking skeleton's path on the real broker: a raw vehicle message becomes a condition
+// update; malformed input lands in the dead-letter topic with its reason and original bytes.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "pavewatch/pipeline/observation.hpp"
+#include "pavewatch/test_support/drives.hpp"
+#include "pavewatch/test_support/kafka_helpers.hpp"
+#include "pavewatch/test_support/process.hpp"
+#include "pavewatch/test_support/services.hpp"
+
+namespace pavewatch::test_support {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PipelineTest : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test"; }
+};
+
+TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
+    const auto topics = MakeTopics("raw-to-condition", 3);
+    const std::string dir = TempDir("raw-to-condition");
+    auto wear = StartService("wear", topics, dir, {"--state-dir", dir + "/wear", "--instance-id", "w-" + UniqueSuffix(), "--commit-interval-ms", "50"});
+    auto flags = NetworkFlags();
+    auto ingest = StartService("ingest", topics, dir, flags);
+
+    const auto& network = AlmatyNetwork();
+    const std::size_t first = FirstOfLongRoad(network, 3);
+    const auto drive = SyntheticDrive(network, AlmatyMatcher(), first, 12.0, 15.0, 100.0);
+    std::set<std::string> driven;
+    for (std::size_t i = first; i < first + 3; ++i) {
+        driven.insert(pipeline::ToString(network.segments()[i].id));
+    }
+    ProduceAll(topics.topics.raw_vehicle, {{"car-1", pipeline::ToJson(drive)}});
+
+    const auto conditions = ConsumeUntil(
+        topics.topics.conditions,
+        [&](const std::vector<ConsumedRecord>& records) {
+            std::set<std::string> seen;
+            for (const auto& r : records) {
+                seen.insert(r.key);
+            }
+            return seen.size() >= 2;
+        },
+        90s
+    );
+    ASSERT_GE(conditions.size(), 2U) << "wear log:\n" << Tail(wear->log_path()) << "ingest log:\n" << Tail(ingest->log_path());
+    for (const auto& r : conditions) {
+        EXPECT_TRUE(driven.contains(r.key)) << "a condition for a segment not driven: " << r.key;
+        const auto doc = boost::json::parse(r.value).as_object();
+        EXPECT_EQ(boost::json::value_to<std::string>(doc.at("segment_id")), r.key);
+        EXPECT_GE(doc.at("version").to_number<double>(), 1);
+        EXPECT_FALSE(doc.at("condition_index").is_null()) << r.value;
+        EXPECT_FALSE(doc.at("iri_m_per_km").is_null()) << r.value;
+    }
+    // Both stop cleanly on SIGTERM.
+    EXPECT_EQ(ingest->Stop(), 0) << Tail(ingest->log_path());
+    EXPECT_EQ(wear->Stop(), 0) << Tail(wear->log_path());
+}
+
+TEST_F(PipelineTest, MalformedInputLandsInTheDeadLetterTopicAndIngestCarriesOn) {
+    const auto topics = MakeTopics("dlq", 2);
+    const std::string dir = TempDir("dlq");
+    auto ingest = StartService("ingest", topics, dir, NetworkFlags());
+
+    const std::string broken_json = R"({"kind":"vehicle","vehicle_id":"v1",)";
+    auto drive = SyntheticDrive(AlmatyNetwork(), AlmatyMatcher(), FirstOfLongRoad(AlmatyNetwork(), 2), 12.0, 5.0, 50.0);
+    auto bad_lat = drive;
+    bad_lat.gps[2].lat = 91.5;  // out of range
+    std::string bad_lat_json = pipeline::ToJson(bad_lat);
+    const std::string binary("\x00\xff\x10garbage", 10);
+    ProduceAll(topics.topics.raw_vehicle, {{"k1", broken_json}, {"k2", bad_lat_json}, {"k3", binary}});
+    ProduceAll(topics.topics.raw_embedded,
+               {{"k4", R"({"kind":"temperature","sensor_id":"nowhere","t_ms":1763900000000,"celsius":3})"}});
+    // A good message after the bad ones must still go through.
+    ProduceAll(topics.topics.raw_vehicle, {{"k5", pipeline::ToJson(drive)}});
+
+    const auto dead = ConsumeUntil(topics.topics.dlq, [](const auto& r) { return r.size() >= 4; }, 60s);
+    ASSERT_EQ(dead.size(), 4U) << Tail(ingest->log_path());
+    std::map<std::string, ConsumedRecord> by_key;
+    for (const auto& r : dead) {
+        by_key[r.key] = r;
+        EXPECT_EQ(r.headers.at("pavewatch.service"), "ingest");
+        EXPECT_FALSE(r.headers.at("pavewatch.detail").empty());
+    }
+    EXPECT_EQ(by_key.at("k1").headers.at("pavewatch.reason"), "malformed");
+    EXPECT_EQ(by_key.at("k1").value, broken_json) << "the original bytes must be kept";
+    EXPECT_EQ(by_key.at("k1").headers.at("pavewatch.source.topic"), topics.topics.raw_vehicle);
+    EXPECT_EQ(by_key.at("k2").headers.at("pavewatch.reason"), "out_of_range");
+    EXPECT_NE(by_key.at("k2").headers.at("pavewatch.detail").find("gps[2].lat"), std::string::npos)
+        << by_key.at("k2").headers.at("pavewatch.detail");
+    EXPECT_EQ(by_key.at("k2").value, bad_lat_json);
+    EXPECT_EQ(by_key.at("k3").value, binary);
+    EXPECT_EQ(by_key.at("k4").headers.at("pavewatch.reason"), "unknown_sensor");
+
+    const auto observations = ConsumeUntil(topics.topics.observations, [](const auto& r) { return !r.empty(); }, 60s);
+    ASSERT_FALSE(observations.empty()) << "the good message after the bad ones was not processed";
+    for (const auto& o : observations) {
+        const auto decoded = pipeline::DecodeObservation(o.value);
+        ASSERT_TRUE(decoded) << decoded.error().Describe();
+        EXPECT_EQ(pipeline::SegmentKey(decoded->segment), o.key);
+    }
+    EXPECT_TRUE(ingest->Running()) << "ingest must keep running after bad input";
+    EXPECT_EQ(ingest->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace pavewatch::test_support

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pavewatch/common/options.hpp"
+
+namespace pavewatch::test_support {
+
+/// Topic names unique to one test, so that tests share one broker without meeting.
+struct TestTopics {
+    common::Topics topics;
+    /// The `--topic-...` flags that point a service at these topics.
+    std::vector<std::string> Flags() const;
+};
+
+/// Makes unique topic names for `test` and creates them with `partitions` partitions.
+TestTopics MakeTopics(const std::string& test, int partitions);
+
+/// A consumed record, copied.
+struct ConsumedRecord {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::string key;
+    std::string value;
+    std::map<std::string, std::string> headers;  ///< the pavewatch.* headers
+};
+
+/// Produces records synchronously (flushes before returning); throws on failure.
+void ProduceAll(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& records);
+
+/// Reads `topic` from the start (read_committed) until `done(records)` holds or `timeout`.
+std::vector<ConsumedRecord> ConsumeUntil(
+    const std::string& topic,
+    const std::function<bool(const std::vector<ConsumedRecord>&)>& done,
+    std::chrono::milliseconds timeout
+);
+
+/// Reads the whole of `topic` as it is now (up to the end of each partition).
+std::vector<ConsumedRecord> ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+}  // namespace pavewatch::test_support

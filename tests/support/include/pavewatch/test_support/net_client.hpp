@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pavewatch::test_support {
+
+struct HttpResult {
+    int status = 0;  ///< 0 when the request failed at the socket level
+    std::string body;
+    std::map<std::string, std::string> headers;  ///< lower-case names
+    std::string error;
+};
+
+/// One HTTP/1.1 request to 127.0.0.1:port, bounded by `timeout`.
+HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers = {}, const std::string& body = {},
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+inline HttpResult HttpGet(int port, const std::string& target) { return HttpRequest(port, "GET", target); }
+
+/// A WebSocket client for tests, on 127.0.0.1:port. Every call is bounded in time.
+class WsClient {
+public:
+    /// Connects and upgrades; `protocols` go in Sec-WebSocket-Protocol. On failure `error()`
+    /// says why and, for a refused upgrade, `handshake_status()` holds the HTTP status.
+    WsClient(int port, const std::string& target, const std::vector<std::string>& protocols = {},
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    ~WsClient();
+    WsClient(const WsClient&) = delete;
+    WsClient& operator=(const WsClient&) = delete;
+    WsClient(WsClient&&) = delete;
+    WsClient& operator=(WsClient&&) = delete;
+
+    bool connected() const;
+    const std::string& error() const;
+    int handshake_status() const;
+    std::string accepted_protocol() const;
+
+    /// The next text message, or nullopt on timeout or close (then `close_code()` is set).
+    std::optional<std::string> Read(std::chrono::milliseconds timeout);
+    bool Send(const std::string& text);
+    /// Sends raw bytes as one binary frame.
+    bool SendBinary(const std::string& bytes);
+    void Close();
+    /// The close code the server sent, 0 if none yet.
+    int close_code() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pavewatch::test_support

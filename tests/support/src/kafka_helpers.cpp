@@ -1,0 +1,159 @@
+#include "pavewatch/test_support/kafka_helpers.hpp"
+
+#include <set>
+#include <stdexcept>
+
+#include "pavewatch/kafka/kafka.hpp"
+#include "pavewatch/test_support/process.hpp"
+
+namespace pavewatch::test_support {
+namespace {
+
+kafka::ClientConfig Client(const std::string& id) {
+    kafka::ClientConfig c;
+    c.brokers = Brokers();
+    c.client_id = id;
+    if (c.brokers.empty()) {
+        throw std::runtime_error("PAVEWATCH_BROKERS is not set: run the tests through scripts/test, which starts the broker");
+    }
+    return c;
+}
+
+const char* kHeaders[] = {"pavewatch.reason", "pavewatch.detail", "pavewatch.source.topic", "pavewatch.source.partition",
+                          "pavewatch.source.offset", "pavewatch.service"};
+
+}  // namespace
+
+std::vector<std::string> TestTopics::Flags() const {
+    return {"--topic-raw-vehicle", topics.raw_vehicle, "--topic-raw-embedded", topics.raw_embedded,
+            "--topic-observations", topics.observations, "--topic-conditions", topics.conditions,
+            "--topic-dlq", topics.dlq, "--topic-changelog", topics.changelog,
+            "--topic-hazard-actions", topics.hazard_actions};
+}
+
+TestTopics MakeTopics(const std::string& test, int partitions) {
+    const std::string prefix = "t." + test + "." + UniqueSuffix() + ".";
+    TestTopics t;
+    t.topics.raw_vehicle = prefix + "raw.vehicle";
+    t.topics.raw_embedded = prefix + "raw.embedded";
+    t.topics.observations = prefix + "observations";
+    t.topics.conditions = prefix + "conditions";
+    t.topics.dlq = prefix + "dlq";
+    t.topics.changelog = prefix + "changelog";
+    t.topics.hazard_actions = prefix + "hazard-actions";
+    common::KafkaOptions options;
+    options.topics = t.topics;
+    options.partitions = partitions;
+    auto created = kafka::EnsureTopics(Client("test-admin"), options.TopicSpecs(), std::chrono::seconds(30));
+    if (!created) {
+        throw std::runtime_error("creating test topics: " + created.error().Describe());
+    }
+    return t;
+}
+
+void ProduceAll(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& records) {
+    std::string failure;
+    kafka::ProducerOptions options;
+    options.on_delivery_failure = [&](const kafka::KafkaError& e, std::string_view) { failure = e.Describe(); };
+    auto producer = kafka::Producer::Create(Client("test-producer"), options);
+    if (!producer) {
+        throw std::runtime_error(producer.error().Describe());
+    }
+    for (const auto& [key, value] : records) {
+        for (;;) {
+            auto r = producer->Produce(topic, key, value);
+            if (r) {
+                break;
+            }
+            if (!r.error().retriable) {
+                throw std::runtime_error("produce: " + r.error().Describe());
+            }
+            producer->Poll(std::chrono::milliseconds(50));
+        }
+    }
+    if (auto f = producer->Flush(std::chrono::seconds(30)); !f) {
+        throw std::runtime_error("flush: " + f.error().Describe());
+    }
+    if (!failure.empty()) {
+        throw std::runtime_error("delivery: " + failure);
+    }
+}
+
+std::vector<ConsumedRecord> ConsumeUntil(
+    const std::string& topic,
+    const std::function<bool(const std::vector<ConsumedRecord>&)>& done,
+    std::chrono::milliseconds timeout
+) {
+    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
+    if (!count) {
+        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
+    }
+    kafka::ConsumerOptions options;
+    options.read_committed = true;
+    auto consumer = kafka::Consumer::Create(Client("test-consumer-" + UniqueSuffix()), options);
+    if (!consumer) {
+        throw std::runtime_error(consumer.error().Describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> all;
+    for (int p = 0; p < *count; ++p) {
+        all.push_back({topic, p, kafka::kOffsetBeginning});
+    }
+    (void)consumer->Assign(all);
+    std::vector<ConsumedRecord> records;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(records) && std::chrono::steady_clock::now() < deadline) {
+        const auto r = consumer->Poll(std::chrono::milliseconds(100));
+        if (r.status != kafka::PollStatus::kRecord) {
+            continue;
+        }
+        ConsumedRecord c{std::string(r.record.topic), r.record.partition, r.record.offset, std::string(r.record.key),
+                         std::string(r.record.value), {}};
+        for (const char* h : kHeaders) {
+            if (auto v = consumer->CurrentHeader(h)) {
+                c.headers[h] = std::string(*v);
+            }
+        }
+        records.push_back(std::move(c));
+    }
+    consumer->Close();
+    return records;
+}
+
+std::vector<ConsumedRecord> ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
+    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
+    if (!count) {
+        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
+    }
+    kafka::ConsumerOptions options;
+    options.read_committed = true;
+    options.report_partition_eof = true;
+    auto consumer = kafka::Consumer::Create(Client("test-consumer-" + UniqueSuffix()), options);
+    if (!consumer) {
+        throw std::runtime_error(consumer.error().Describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> all;
+    for (int p = 0; p < *count; ++p) {
+        all.push_back({topic, p, kafka::kOffsetBeginning});
+    }
+    (void)consumer->Assign(all);
+    std::vector<ConsumedRecord> records;
+    std::set<int> at_end;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (static_cast<int>(at_end.size()) < *count && std::chrono::steady_clock::now() < deadline) {
+        const auto r = consumer->Poll(std::chrono::milliseconds(100));
+        if (r.status == kafka::PollStatus::kPartitionEof) {
+            at_end.insert(r.record.partition);
+        } else if (r.status == kafka::PollStatus::kRecord) {
+            at_end.erase(r.record.partition);
+            records.push_back({std::string(r.record.topic), r.record.partition, r.record.offset, std::string(r.record.key),
+                               std::string(r.record.value), {}});
+        }
+    }
+    consumer->Close();
+    if (static_cast<int>(at_end.size()) < *count) {
+        throw std::runtime_error("did not reach the end of " + topic + " in time");
+    }
+    return records;
+}
+
+}  // namespace pavewatch::test_support
