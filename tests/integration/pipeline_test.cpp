@@ -1,17 +1,16 @@
 // The walking skeleton's path on the real broker: a raw vehicle message becomes a condition
 // update; malformed input lands in the dead-letter topic with its reason and original bytes.
 
-#include <gtest/gtest.h>
-
-#include <set>
-
-#include <boost/json.hpp>
-
 #include "pavewatch/pipeline/observation.hpp"
 #include "pavewatch/test_support/drives.hpp"
 #include "pavewatch/test_support/kafka_helpers.hpp"
 #include "pavewatch/test_support/process.hpp"
 #include "pavewatch/test_support/services.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <set>
 
 namespace pavewatch::test_support {
 namespace {
@@ -20,13 +19,25 @@ using namespace std::chrono_literals;
 
 class PipelineTest : public ::testing::Test {
 protected:
-    void SetUp() override { ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test"; }
+    void SetUp() override {
+        ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    }
 };
 
 TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
     const auto topics = MakeTopics("raw-to-condition", 3);
     const std::string dir = TempDir("raw-to-condition");
-    auto wear = StartService("wear", topics, dir, {"--state-dir", dir + "/wear", "--instance-id", "w-" + UniqueSuffix(), "--commit-interval-ms", "50"});
+    auto wear = StartService(
+        "wear",
+        topics,
+        dir,
+        {"--state-dir",
+         dir + "/wear",
+         "--instance-id",
+         "w-" + UniqueSuffix(),
+         "--commit-interval-ms",
+         "50"}
+    );
     auto flags = NetworkFlags();
     auto ingest = StartService("ingest", topics, dir, flags);
 
@@ -50,7 +61,9 @@ TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
         },
         90s
     );
-    ASSERT_GE(conditions.size(), 2U) << "wear log:\n" << Tail(wear->log_path()) << "ingest log:\n" << Tail(ingest->log_path());
+    ASSERT_GE(conditions.size(), 2U) << "wear log:\n"
+                                     << Tail(wear->log_path()) << "ingest log:\n"
+                                     << Tail(ingest->log_path());
     for (const auto& r : conditions) {
         EXPECT_TRUE(driven.contains(r.key)) << "a condition for a segment not driven: " << r.key;
         const auto doc = boost::json::parse(r.value).as_object();
@@ -70,18 +83,26 @@ TEST_F(PipelineTest, MalformedInputLandsInTheDeadLetterTopicAndIngestCarriesOn) 
     auto ingest = StartService("ingest", topics, dir, NetworkFlags());
 
     const std::string broken_json = R"({"kind":"vehicle","vehicle_id":"v1",)";
-    auto drive = SyntheticDrive(AlmatyNetwork(), AlmatyMatcher(), FirstOfLongRoad(AlmatyNetwork(), 2), 12.0, 5.0, 50.0);
+    auto drive = SyntheticDrive(
+        AlmatyNetwork(), AlmatyMatcher(), FirstOfLongRoad(AlmatyNetwork(), 2), 12.0, 5.0, 50.0
+    );
     auto bad_lat = drive;
     bad_lat.gps[2].lat = 91.5;  // out of range
     std::string bad_lat_json = pipeline::ToJson(bad_lat);
     const std::string binary("\x00\xff\x10garbage", 10);
-    ProduceAll(topics.topics.raw_vehicle, {{"k1", broken_json}, {"k2", bad_lat_json}, {"k3", binary}});
-    ProduceAll(topics.topics.raw_embedded,
-               {{"k4", R"({"kind":"temperature","sensor_id":"nowhere","t_ms":1763900000000,"celsius":3})"}});
+    ProduceAll(
+        topics.topics.raw_vehicle, {{"k1", broken_json}, {"k2", bad_lat_json}, {"k3", binary}}
+    );
+    ProduceAll(
+        topics.topics.raw_embedded,
+        {{"k4", R"({"kind":"temperature","sensor_id":"nowhere","t_ms":1763900000000,"celsius":3})"}}
+    );
     // A good message after the bad ones must still go through.
     ProduceAll(topics.topics.raw_vehicle, {{"k5", pipeline::ToJson(drive)}});
 
-    const auto dead = ConsumeUntil(topics.topics.dlq, [](const auto& r) { return r.size() >= 4; }, 60s);
+    const auto dead = ConsumeUntil(
+        topics.topics.dlq, [](const auto& r) { return r.size() >= 4; }, 60s
+    );
     ASSERT_EQ(dead.size(), 4U) << Tail(ingest->log_path());
     std::map<std::string, ConsumedRecord> by_key;
     for (const auto& r : dead) {
@@ -99,7 +120,9 @@ TEST_F(PipelineTest, MalformedInputLandsInTheDeadLetterTopicAndIngestCarriesOn) 
     EXPECT_EQ(by_key.at("k3").value, binary);
     EXPECT_EQ(by_key.at("k4").headers.at("pavewatch.reason"), "unknown_sensor");
 
-    const auto observations = ConsumeUntil(topics.topics.observations, [](const auto& r) { return !r.empty(); }, 60s);
+    const auto observations = ConsumeUntil(
+        topics.topics.observations, [](const auto& r) { return !r.empty(); }, 60s
+    );
     ASSERT_FALSE(observations.empty()) << "the good message after the bad ones was not processed";
     for (const auto& o : observations) {
         const auto decoded = pipeline::DecodeObservation(o.value);

@@ -280,7 +280,8 @@ private:
         }
         hub_.mutable_stats().messages_sent.fetch_add(1);
         queued_bytes_ -= queue_.front().size();
-        hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.front().size()));
+        hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.front().size())
+        );
         queue_.pop_front();
         if (queue_.empty()) {
             writing_ = false;

@@ -15,9 +15,9 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <array>
 #include <chrono>
 #include <iostream>
-#include <array>
 #include <set>
 #include <thread>
 
@@ -191,24 +191,72 @@ private:
 class GatewayMetrics {
 public:
     explicit GatewayMetrics(prometheus::Registry& r) {
-        ws_open_ = &prometheus::BuildGauge().Name("pavewatch_gateway_websocket_connections").Help("Open WebSocket feed connections").Register(r).Add({});
-        ws_messages_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_messages_sent_total").Help("Feed messages sent").Register(r).Add({});
-        auto& closes = prometheus::BuildCounter().Name("pavewatch_gateway_websocket_closes_total").Help("Feed connections closed by the server, by reason (too_slow, protocol, going_away)").Register(r);
+        ws_open_ = &prometheus::BuildGauge()
+                        .Name("pavewatch_gateway_websocket_connections")
+                        .Help("Open WebSocket feed connections")
+                        .Register(r)
+                        .Add({});
+        ws_messages_ = &prometheus::BuildCounter()
+                            .Name("pavewatch_gateway_websocket_messages_sent_total")
+                            .Help("Feed messages sent")
+                            .Register(r)
+                            .Add({});
+        auto& closes = prometheus::BuildCounter()
+                           .Name("pavewatch_gateway_websocket_closes_total")
+                           .Help(
+                               "Feed connections closed by the server, by reason (too_slow, "
+                               "protocol, going_away)"
+                           )
+                           .Register(r);
         close_slow_ = &closes.Add({{"reason", "too_slow"}});
         close_protocol_ = &closes.Add({{"reason", "protocol"}});
         close_normal_ = &closes.Add({{"reason", "going_away"}});
-        coalesced_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_updates_coalesced_total").Help("Updates replaced by a newer one of the same segment for slow clients").Register(r).Add({});
-        snapshots_ = &prometheus::BuildCounter().Name("pavewatch_gateway_websocket_snapshots_total").Help("Snapshots sent to feed clients").Register(r).Add({});
-        queued_ = &prometheus::BuildGauge().Name("pavewatch_gateway_websocket_queued_bytes").Help("Bytes queued for feed clients, all connections").Register(r).Add({});
-        http_open_ = &prometheus::BuildGauge().Name("pavewatch_gateway_http_connections").Help("Open HTTP connections, upgraded ones included").Register(r).Add({});
-        http_rejected_ = &prometheus::BuildCounter().Name("pavewatch_gateway_http_rejected_connections_total").Help("Connections refused above the connection limit").Register(r).Add({});
-        http_timeouts_ = &prometheus::BuildCounter().Name("pavewatch_gateway_http_timeouts_total").Help("HTTP requests cut off by the request deadline (slow clients)").Register(r).Add({});
-        auto& by_class = prometheus::BuildGauge().Name("pavewatch_gateway_segments").Help("Segments by condition class (no_data: no condition yet)").Register(r);
+        coalesced_ =
+            &prometheus::BuildCounter()
+                 .Name("pavewatch_gateway_websocket_updates_coalesced_total")
+                 .Help("Updates replaced by a newer one of the same segment for slow clients")
+                 .Register(r)
+                 .Add({});
+        snapshots_ = &prometheus::BuildCounter()
+                          .Name("pavewatch_gateway_websocket_snapshots_total")
+                          .Help("Snapshots sent to feed clients")
+                          .Register(r)
+                          .Add({});
+        queued_ = &prometheus::BuildGauge()
+                       .Name("pavewatch_gateway_websocket_queued_bytes")
+                       .Help("Bytes queued for feed clients, all connections")
+                       .Register(r)
+                       .Add({});
+        http_open_ = &prometheus::BuildGauge()
+                          .Name("pavewatch_gateway_http_connections")
+                          .Help("Open HTTP connections, upgraded ones included")
+                          .Register(r)
+                          .Add({});
+        http_rejected_ = &prometheus::BuildCounter()
+                              .Name("pavewatch_gateway_http_rejected_connections_total")
+                              .Help("Connections refused above the connection limit")
+                              .Register(r)
+                              .Add({});
+        http_timeouts_ = &prometheus::BuildCounter()
+                              .Name("pavewatch_gateway_http_timeouts_total")
+                              .Help("HTTP requests cut off by the request deadline (slow clients)")
+                              .Register(r)
+                              .Add({});
+        auto& by_class = prometheus::BuildGauge()
+                             .Name("pavewatch_gateway_segments")
+                             .Help("Segments by condition class (no_data: no condition yet)")
+                             .Register(r);
         for (int c = 0; c <= static_cast<int>(pipeline::ConditionClass::kFailed); ++c) {
-            by_class_[c] = &by_class.Add({{"class", pipeline::ToString(static_cast<pipeline::ConditionClass>(c))}});
+            by_class_[c] = &by_class.Add(
+                {{"class", pipeline::ToString(static_cast<pipeline::ConditionClass>(c))}}
+            );
         }
         no_data_ = &by_class.Add({{"class", "no_data"}});
-        freshness_ = &prometheus::BuildGauge().Name("pavewatch_gateway_data_freshness_seconds").Help("Age of the newest condition the gateway holds (event time)").Register(r).Add({});
+        freshness_ = &prometheus::BuildGauge()
+                          .Name("pavewatch_gateway_data_freshness_seconds")
+                          .Help("Age of the newest condition the gateway holds (event time)")
+                          .Register(r)
+                          .Add({});
     }
 
     void Update(const FeedStats& feed, const ConditionView& view, const http::ServerStats& http) {
@@ -267,8 +315,8 @@ private:
     std::array<prometheus::Gauge*, 7> by_class_{};
     prometheus::Gauge* no_data_;
     prometheus::Gauge* freshness_;
-    std::uint64_t last_messages_ = 0, last_slow_ = 0, last_protocol_ = 0, last_normal_ = 0, last_coalesced_ = 0,
-                  last_snapshots_ = 0, last_rejected_ = 0, last_timeouts_ = 0;
+    std::uint64_t last_messages_ = 0, last_slow_ = 0, last_protocol_ = 0, last_normal_ = 0,
+                  last_coalesced_ = 0, last_snapshots_ = 0, last_rejected_ = 0, last_timeouts_ = 0;
 };
 
 }  // namespace

@@ -59,12 +59,18 @@ public:
                           );
         auto& messages = prometheus::BuildCounter()
                              .Name("pavewatch_ingest_messages_total")
-                             .Help("Raw messages by source (vehicle, wim, strain, temperature, moisture, embedded when unreadable) "
-                                   "and outcome (accepted, rejected)")
+                             .Help(
+                                 "Raw messages by source (vehicle, wim, strain, temperature, "
+                                 "moisture, embedded when unreadable) "
+                                 "and outcome (accepted, rejected)"
+                             )
                              .Register(registry);
         auto& last_seen = prometheus::BuildGauge()
                               .Name("pavewatch_ingest_last_message_timestamp_seconds")
-                              .Help("Wall time of the last accepted message of each source (for 'gone silent' alerts)")
+                              .Help(
+                                  "Wall time of the last accepted message of each source (for "
+                                  "'gone silent' alerts)"
+                              )
                               .Register(registry);
         for (const char* source : {"vehicle", "wim", "strain", "temperature", "moisture"}) {
             accepted_[source] = &messages.Add({{"source", source}, {"outcome", "accepted"}});

@@ -115,7 +115,11 @@ struct EosLoop::Impl final : Transaction {
                                   .Name(prefix + "record_processing_seconds")
                                   .Help("Time to process one input record (sampled 1 in 16)")
                                   .Register(registry)
-                                  .Add({}, prometheus::Histogram::BucketBoundaries{1e-6, 5e-6, 2e-5, 1e-4, 5e-4, 0.002, 0.01, 0.05});
+                                  .Add(
+                                      {},
+                                      prometheus::Histogram::BucketBoundaries{
+                                          1e-6, 5e-6, 2e-5, 1e-4, 5e-4, 0.002, 0.01, 0.05}
+                                  );
         errors = &prometheus::BuildCounter()
                       .Name(prefix + "kafka_errors_total")
                       .Help("Errors reported by the Kafka client (broker unreachable, timeouts)")
@@ -508,7 +512,9 @@ struct EosLoop::Impl final : Transaction {
                     if ((++processed & 15U) == 0) {
                         const auto t0 = Clock::now();
                         processor.OnRecord(r.record, *this);
-                        processing_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+                        processing_seconds->Observe(
+                            std::chrono::duration<double>(Clock::now() - t0).count()
+                        );
                     } else {
                         processor.OnRecord(r.record, *this);
                     }

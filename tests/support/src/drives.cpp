@@ -1,8 +1,8 @@
 #include "pavewatch/test_support/drives.hpp"
 
-#include <cmath>
-
 #include "pavewatch/test_support/paths.hpp"
+
+#include <cmath>
 
 namespace pavewatch::test_support {
 
@@ -26,9 +26,17 @@ std::size_t FirstOfLongRoad(const pipeline::RoadNetwork& network, int pieces) {
     return 0;
 }
 
-pipeline::VehicleMessage SyntheticDrive(const pipeline::RoadNetwork& network, const pipeline::MapMatcher& matcher,
-                                        std::size_t first, double speed_mps, double seconds, double rate_hz,
-                                        double vibration_ms2, const std::string& vehicle_id, pipeline::EpochMs t0_ms) {
+pipeline::VehicleMessage SyntheticDrive(
+    const pipeline::RoadNetwork& network,
+    const pipeline::MapMatcher& matcher,
+    std::size_t first,
+    double speed_mps,
+    double seconds,
+    double rate_hz,
+    double vibration_ms2,
+    const std::string& vehicle_id,
+    pipeline::EpochMs t0_ms
+) {
     pipeline::VehicleMessage m;
     m.vehicle_id = pipeline::VehicleId{vehicle_id};
     m.device_id = pipeline::DeviceId{"dev-" + vehicle_id};
@@ -38,7 +46,9 @@ pipeline::VehicleMessage SyntheticDrive(const pipeline::RoadNetwork& network, co
     const auto n = static_cast<std::size_t>(seconds * rate_hz);
     for (std::size_t i = 0; i < n; ++i) {
         const double t = static_cast<double>(i) / rate_hz;
-        m.accel.x.push_back(static_cast<float>(9.81 + vibration_ms2 * std::sin(2 * pipeline::kPi * 2.0 * t)));
+        m.accel.x.push_back(
+            static_cast<float>(9.81 + vibration_ms2 * std::sin(2 * pipeline::kPi * 2.0 * t))
+        );
         m.accel.y.push_back(0.05F);
         m.accel.z.push_back(0.0F);
     }
@@ -49,9 +59,17 @@ pipeline::VehicleMessage SyntheticDrive(const pipeline::RoadNetwork& network, co
             along -= network.segments()[seg].length_m;
             ++seg;
         }
-        const pipeline::LonLat p = matcher.PointAt(seg, std::min(along, network.segments()[seg].length_m));
+        const pipeline::LonLat p =
+            matcher.PointAt(seg, std::min(along, network.segments()[seg].length_m));
         const auto& sp = network.segments()[seg].points;
-        m.gps.push_back({t0_ms + 1000 * s, p.lat, p.lon, speed_mps, pipeline::BearingDeg(sp.front(), sp.back()), 3.0});
+        m.gps.push_back(
+            {t0_ms + 1000 * s,
+             p.lat,
+             p.lon,
+             speed_mps,
+             pipeline::BearingDeg(sp.front(), sp.back()),
+             3.0}
+        );
     }
     return m;
 }

@@ -1,10 +1,10 @@
 #include "pavewatch/test_support/kafka_helpers.hpp"
 
-#include <set>
-#include <stdexcept>
-
 #include "pavewatch/kafka/kafka.hpp"
 #include "pavewatch/test_support/process.hpp"
+
+#include <set>
+#include <stdexcept>
 
 namespace pavewatch::test_support {
 namespace {
@@ -14,21 +14,40 @@ kafka::ClientConfig Client(const std::string& id) {
     c.brokers = Brokers();
     c.client_id = id;
     if (c.brokers.empty()) {
-        throw std::runtime_error("PAVEWATCH_BROKERS is not set: run the tests through scripts/test, which starts the broker");
+        throw std::runtime_error(
+            "PAVEWATCH_BROKERS is not set: run the tests through scripts/test, which starts the "
+            "broker"
+        );
     }
     return c;
 }
 
-const char* kHeaders[] = {"pavewatch.reason", "pavewatch.detail", "pavewatch.source.topic", "pavewatch.source.partition",
-                          "pavewatch.source.offset", "pavewatch.service"};
+const char* kHeaders[] = {
+    "pavewatch.reason",
+    "pavewatch.detail",
+    "pavewatch.source.topic",
+    "pavewatch.source.partition",
+    "pavewatch.source.offset",
+    "pavewatch.service"};
 
 }  // namespace
 
 std::vector<std::string> TestTopics::Flags() const {
-    return {"--topic-raw-vehicle", topics.raw_vehicle, "--topic-raw-embedded", topics.raw_embedded,
-            "--topic-observations", topics.observations, "--topic-conditions", topics.conditions,
-            "--topic-dlq", topics.dlq, "--topic-changelog", topics.changelog,
-            "--topic-hazard-actions", topics.hazard_actions};
+    return {
+        "--topic-raw-vehicle",
+        topics.raw_vehicle,
+        "--topic-raw-embedded",
+        topics.raw_embedded,
+        "--topic-observations",
+        topics.observations,
+        "--topic-conditions",
+        topics.conditions,
+        "--topic-dlq",
+        topics.dlq,
+        "--topic-changelog",
+        topics.changelog,
+        "--topic-hazard-actions",
+        topics.hazard_actions};
 }
 
 TestTopics MakeTopics(const std::string& test, int partitions) {
@@ -44,17 +63,23 @@ TestTopics MakeTopics(const std::string& test, int partitions) {
     common::KafkaOptions options;
     options.topics = t.topics;
     options.partitions = partitions;
-    auto created = kafka::EnsureTopics(Client("test-admin"), options.TopicSpecs(), std::chrono::seconds(30));
+    auto created =
+        kafka::EnsureTopics(Client("test-admin"), options.TopicSpecs(), std::chrono::seconds(30));
     if (!created) {
         throw std::runtime_error("creating test topics: " + created.error().Describe());
     }
     return t;
 }
 
-void ProduceAll(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& records) {
+void ProduceAll(
+    const std::string& topic,
+    const std::vector<std::pair<std::string, std::string>>& records
+) {
     std::string failure;
     kafka::ProducerOptions options;
-    options.on_delivery_failure = [&](const kafka::KafkaError& e, std::string_view) { failure = e.Describe(); };
+    options.on_delivery_failure = [&](const kafka::KafkaError& e, std::string_view) {
+        failure = e.Describe();
+    };
     auto producer = kafka::Producer::Create(Client("test-producer"), options);
     if (!producer) {
         throw std::runtime_error(producer.error().Describe());
@@ -106,8 +131,13 @@ std::vector<ConsumedRecord> ConsumeUntil(
         if (r.status != kafka::PollStatus::kRecord) {
             continue;
         }
-        ConsumedRecord c{std::string(r.record.topic), r.record.partition, r.record.offset, std::string(r.record.key),
-                         std::string(r.record.value), {}};
+        ConsumedRecord c{
+            std::string(r.record.topic),
+            r.record.partition,
+            r.record.offset,
+            std::string(r.record.key),
+            std::string(r.record.value),
+            {}};
         for (const char* h : kHeaders) {
             if (auto v = consumer->CurrentHeader(h)) {
                 c.headers[h] = std::string(*v);
@@ -119,7 +149,8 @@ std::vector<ConsumedRecord> ConsumeUntil(
     return records;
 }
 
-std::vector<ConsumedRecord> ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
+std::vector<ConsumedRecord>
+ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
     auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
     if (!count) {
         throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
@@ -139,14 +170,21 @@ std::vector<ConsumedRecord> ConsumeToEnd(const std::string& topic, std::chrono::
     std::vector<ConsumedRecord> records;
     std::set<int> at_end;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (static_cast<int>(at_end.size()) < *count && std::chrono::steady_clock::now() < deadline) {
+    while (static_cast<int>(at_end.size()) < *count && std::chrono::steady_clock::now() < deadline
+    ) {
         const auto r = consumer->Poll(std::chrono::milliseconds(100));
         if (r.status == kafka::PollStatus::kPartitionEof) {
             at_end.insert(r.record.partition);
         } else if (r.status == kafka::PollStatus::kRecord) {
             at_end.erase(r.record.partition);
-            records.push_back({std::string(r.record.topic), r.record.partition, r.record.offset, std::string(r.record.key),
-                               std::string(r.record.value), {}});
+            records.push_back(
+                {std::string(r.record.topic),
+                 r.record.partition,
+                 r.record.offset,
+                 std::string(r.record.key),
+                 std::string(r.record.value),
+                 {}}
+            );
         }
     }
     consumer->Close();

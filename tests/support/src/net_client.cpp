@@ -15,15 +15,22 @@ namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
-                       const std::map<std::string, std::string>& headers, const std::string& body,
-                       std::chrono::milliseconds timeout) {
+HttpResult HttpRequest(
+    int port,
+    const std::string& method,
+    const std::string& target,
+    const std::map<std::string, std::string>& headers,
+    const std::string& body,
+    std::chrono::milliseconds timeout
+) {
     HttpResult result;
     try {
         asio::io_context io;
         beast::tcp_stream stream(io);
         stream.expires_after(timeout);
-        stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+        stream.connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
+        );
         bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
         req.set(bhttp::field::host, "127.0.0.1");
         for (const auto& [k, v] : headers) {
@@ -65,18 +72,25 @@ struct WsClient::Impl {
     int close_code = 0;
 };
 
-WsClient::WsClient(int port, const std::string& target, const std::vector<std::string>& protocols,
-                   std::chrono::milliseconds timeout)
+WsClient::WsClient(
+    int port,
+    const std::string& target,
+    const std::vector<std::string>& protocols,
+    std::chrono::milliseconds timeout
+)
     : impl_(std::make_unique<Impl>()) {
     try {
         auto& stream = beast::get_lowest_layer(impl_->ws);
         stream.expires_after(timeout);
-        stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+        stream.connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
+        );
         std::string joined;
         for (const auto& p : protocols) {
             joined += (joined.empty() ? "" : ", ") + p;
         }
-        impl_->ws.set_option(websocket::stream_base::decorator([joined](websocket::request_type& req) {
+        impl_->ws.set_option(websocket::stream_base::decorator([joined](websocket::request_type& req
+                                                               ) {
             if (!joined.empty()) {
                 req.set(bhttp::field::sec_websocket_protocol, joined);
             }
@@ -97,13 +111,25 @@ WsClient::WsClient(int port, const std::string& target, const std::vector<std::s
     }
 }
 
-WsClient::~WsClient() { Close(); }
+WsClient::~WsClient() {
+    Close();
+}
 
-bool WsClient::connected() const { return impl_->connected; }
-const std::string& WsClient::error() const { return impl_->error; }
-int WsClient::handshake_status() const { return impl_->handshake_status; }
-std::string WsClient::accepted_protocol() const { return impl_->protocol; }
-int WsClient::close_code() const { return impl_->close_code; }
+bool WsClient::connected() const {
+    return impl_->connected;
+}
+const std::string& WsClient::error() const {
+    return impl_->error;
+}
+int WsClient::handshake_status() const {
+    return impl_->handshake_status;
+}
+std::string WsClient::accepted_protocol() const {
+    return impl_->protocol;
+}
+int WsClient::close_code() const {
+    return impl_->close_code;
+}
 
 std::optional<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
     if (!impl_->connected) {

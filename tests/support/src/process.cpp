@@ -1,28 +1,32 @@
 #include "pavewatch/test_support/process.hpp"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <signal.h>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 namespace pavewatch::test_support {
 
 extern "C" char** environ;  // NOLINT
 
-Process::Process(const std::string& program, const std::vector<std::string>& args, const std::string& log_path,
-                 const std::map<std::string, std::string>& env)
+Process::Process(
+    const std::string& program,
+    const std::vector<std::string>& args,
+    const std::string& log_path,
+    const std::map<std::string, std::string>& env
+)
     : log_path_(log_path) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -136,7 +140,8 @@ std::string Brokers() {
 
 std::string TempDir(const std::string& name) {
     const char* base = std::getenv("PAVEWATCH_TEST_TMP");  // NOLINT(concurrency-mt-unsafe)
-    const std::string dir = std::string(base != nullptr ? base : "/tmp/pavewatch-tests") + "/" + name + "-" + UniqueSuffix();
+    const std::string dir = std::string(base != nullptr ? base : "/tmp/pavewatch-tests") + "/" +
+                            name + "-" + UniqueSuffix();
     std::filesystem::create_directories(dir);
     return dir;
 }
@@ -144,7 +149,8 @@ std::string TempDir(const std::string& name) {
 std::string UniqueSuffix() {
     static std::atomic<int> counter{0};
     std::random_device rd;
-    return std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000) + "-" + std::to_string(counter++);
+    return std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000) + "-" +
+           std::to_string(counter++);
 }
 
 int FreePort() {

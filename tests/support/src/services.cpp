@@ -4,15 +4,25 @@
 
 namespace pavewatch::test_support {
 
-std::unique_ptr<Process> StartService(const std::string& service, const TestTopics& topics, const std::string& dir,
-                                      std::vector<std::string> extra_args, const std::string& log_name) {
-    std::vector<std::string> args{service, "--brokers", Brokers(), "--create-topics", "false", "--metrics-port", "0"};
+std::unique_ptr<Process> StartService(
+    const std::string& service,
+    const TestTopics& topics,
+    const std::string& dir,
+    std::vector<std::string> extra_args,
+    const std::string& log_name
+) {
+    std::vector<std::string> args{
+        service, "--brokers", Brokers(), "--create-topics", "false", "--metrics-port", "0"};
     const auto flags = topics.Flags();
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    return std::make_unique<Process>(PavewatchBinary(), args, dir + "/" + (log_name.empty() ? service : log_name) + ".log");
+    return std::make_unique<Process>(
+        PavewatchBinary(), args, dir + "/" + (log_name.empty() ? service : log_name) + ".log"
+    );
 }
 
-std::vector<std::string> NetworkFlags() { return {"--network", ProjectPath("data/almaty_roads.geojson")}; }
+std::vector<std::string> NetworkFlags() {
+    return {"--network", ProjectPath("data/almaty_roads.geojson")};
+}
 
 }  // namespace pavewatch::test_support

@@ -1,13 +1,13 @@
 #pragma once
 
+#include "pavewatch/common/options.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
-
-#include "pavewatch/common/options.hpp"
 
 namespace pavewatch::test_support {
 
@@ -32,7 +32,10 @@ struct ConsumedRecord {
 };
 
 /// Produces records synchronously (flushes before returning); throws on failure.
-void ProduceAll(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& records);
+void ProduceAll(
+    const std::string& topic,
+    const std::vector<std::pair<std::string, std::string>>& records
+);
 
 /// Reads `topic` from the start (read_committed) until `done(records)` holds or `timeout`.
 std::vector<ConsumedRecord> ConsumeUntil(
@@ -42,6 +45,9 @@ std::vector<ConsumedRecord> ConsumeUntil(
 );
 
 /// Reads the whole of `topic` as it is now (up to the end of each partition).
-std::vector<ConsumedRecord> ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+std::vector<ConsumedRecord> ConsumeToEnd(
+    const std::string& topic,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60)
+);
 
 }  // namespace pavewatch::test_support

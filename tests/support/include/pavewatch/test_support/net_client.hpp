@@ -17,18 +17,29 @@ struct HttpResult {
 };
 
 /// One HTTP/1.1 request to 127.0.0.1:port, bounded by `timeout`.
-HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
-                       const std::map<std::string, std::string>& headers = {}, const std::string& body = {},
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
-inline HttpResult HttpGet(int port, const std::string& target) { return HttpRequest(port, "GET", target); }
+HttpResult HttpRequest(
+    int port,
+    const std::string& method,
+    const std::string& target,
+    const std::map<std::string, std::string>& headers = {},
+    const std::string& body = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)
+);
+inline HttpResult HttpGet(int port, const std::string& target) {
+    return HttpRequest(port, "GET", target);
+}
 
 /// A WebSocket client for tests, on 127.0.0.1:port. Every call is bounded in time.
 class WsClient {
 public:
     /// Connects and upgrades; `protocols` go in Sec-WebSocket-Protocol. On failure `error()`
     /// says why and, for a refused upgrade, `handshake_status()` holds the HTTP status.
-    WsClient(int port, const std::string& target, const std::vector<std::string>& protocols = {},
-             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    WsClient(
+        int port,
+        const std::string& target,
+        const std::vector<std::string>& protocols = {},
+        std::chrono::milliseconds timeout = std::chrono::seconds(10)
+    );
     ~WsClient();
     WsClient(const WsClient&) = delete;
     WsClient& operator=(const WsClient&) = delete;

@@ -3,10 +3,10 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <thread>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pavewatch::test_support {
@@ -16,8 +16,12 @@ namespace pavewatch::test_support {
 /// (SIGTERM, then SIGKILL after 10 s), so no test leaves a process behind.
 class Process {
 public:
-    Process(const std::string& program, const std::vector<std::string>& args, const std::string& log_path,
-            const std::map<std::string, std::string>& env = {});
+    Process(
+        const std::string& program,
+        const std::vector<std::string>& args,
+        const std::string& log_path,
+        const std::map<std::string, std::string>& env = {}
+    );
     ~Process();
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
