@@ -6,104 +6,225 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace pavewatch::pipeline {
 namespace {
 
-/// Walking-skeleton mapping of mean IRI to a 0..100 index: 100 at or below 1 m/km, 0 at or
-/// above 11 m/km, linear between. The science core replaces it (docs/condition-model.md).
-double IndexFromIri(double iri) {
-    return std::clamp(100.0 - (iri - 1.0) * 10.0, 0.0, 100.0);
+double Round(double x, double unit) {
+    return std::round(x / unit) * unit;
+}
+
+void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<EpochMs>& t) {
+    w.Key(key);
+    if (t) {
+        w.Int(*t);
+    } else {
+        w.Null();
+    }
+}
+
+std::string DayText(std::int32_t day) {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    std::int64_t z = day + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    char text[16];
+    std::snprintf(
+        text, sizeof(text), "%04lld-%02u-%02u", static_cast<long long>(y + (m <= 2 ? 1 : 0)), m, d
+    );
+    return text;
 }
 
 }  // namespace
 
-const char* ToString(ConditionClass c) {
-    switch (c) {
-        case ConditionClass::kGood:
-            return "good";
-        case ConditionClass::kSatisfactory:
-            return "satisfactory";
-        case ConditionClass::kFair:
-            return "fair";
-        case ConditionClass::kPoor:
-            return "poor";
-        case ConditionClass::kVeryPoor:
-            return "very_poor";
-        case ConditionClass::kSerious:
-            return "serious";
-        case ConditionClass::kFailed:
-            return "failed";
-    }
-    return "failed";
+std::string HazardIdText(SegmentId segment, std::uint32_t number) {
+    return ToString(segment) + "-" + std::to_string(number);
 }
 
-std::optional<ConditionClass> ConditionClassFromString(std::string_view text) {
-    for (int i = 0; i <= static_cast<int>(ConditionClass::kFailed); ++i) {
-        const auto c = static_cast<ConditionClass>(i);
-        if (text == ToString(c)) {
-            return c;
+std::optional<std::pair<SegmentId, std::uint32_t>> ParseHazardId(std::string_view text) {
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto segment = ParseSegmentKey(text.substr(0, dash));
+    std::uint32_t number = 0;
+    const auto rest = text.substr(dash + 1);
+    const auto r = std::from_chars(rest.data(), rest.data() + rest.size(), number);
+    if (!segment || rest.empty() || r.ec != std::errc{} || r.ptr != rest.data() + rest.size()) {
+        return std::nullopt;
+    }
+    return std::pair{*segment, number};
+}
+
+std::optional<HazardStatus> HazardStatusFromString(std::string_view text) {
+    for (int i = 0; i <= static_cast<int>(HazardStatus::kResolved); ++i) {
+        if (text == ToString(static_cast<HazardStatus>(i))) {
+            return static_cast<HazardStatus>(i);
         }
     }
     return std::nullopt;
 }
 
-ConditionClass ClassOfIndex(double index) {
-    const double r = std::round(index);
-    if (r >= 86) {
-        return ConditionClass::kGood;
-    }
-    if (r >= 71) {
-        return ConditionClass::kSatisfactory;
-    }
-    if (r >= 56) {
-        return ConditionClass::kFair;
-    }
-    if (r >= 41) {
-        return ConditionClass::kPoor;
-    }
-    if (r >= 26) {
-        return ConditionClass::kVeryPoor;
-    }
-    if (r >= 11) {
-        return ConditionClass::kSerious;
-    }
-    return ConditionClass::kFailed;
-}
-
-std::string ConditionToJson(const SegmentState& s) {
+std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
+    const ConditionSnapshot c = Evaluate(s, config);
     std::string out;
-    out.reserve(512);
+    out.reserve(1024);
     JsonWriter w(out);
     w.BeginObject();
     w.Key("segment_id").String(ToString(s.segment));
     w.Key("version").UInt(s.version);
     w.Key("updated_ms").Int(s.last_event_ms);
-    const double iri = s.MeanIri();
-    if (iri >= 0) {
-        const double index = IndexFromIri(iri);
-        w.Key("condition_index").Number(std::round(index * 10) / 10);
-        w.Key("condition_class").String(ToString(ClassOfIndex(index)));
-        w.Key("iri_m_per_km").Number(std::round(iri * 1000) / 1000);
+    if (c.condition) {
+        w.Key("condition_index").Number(Round(c.condition->index, 0.1));
+        w.Key("condition_class").String(ToString(c.condition->pci_class));
     } else {
         w.Key("condition_index").Null();
         w.Key("condition_class").Null();
-        w.Key("iri_m_per_km").Null();
     }
-    w.Key("hazards_open").Int(0);
-    w.Key("roughness").BeginObject();
-    w.Key("traversals").UInt(s.count(ObservationKind::kTraversal));
-    w.Key("estimates").UInt(s.iri_estimates);
-    w.EndObject();
-    w.Key("hazard_events").UInt(s.hazard_events);
+    w.Key("iri_m_per_km");
+    if (c.roughness) {
+        w.Number(Round(c.roughness->iri_m_per_km, 0.001));
+    } else {
+        w.Null();
+    }
+    const int open = c.open_hazards.low + c.open_hazards.medium + c.open_hazards.high;
+    w.Key("hazards_open").Int(open);
+    w.Key("trend_per_30d");
+    if (c.trend_per_30d) {
+        w.Number(Round(*c.trend_per_30d, 0.01));
+    } else {
+        w.Null();
+    }
+
+    w.Key("roughness");
+    if (c.roughness) {
+        w.BeginObject();
+        w.Key("iri_m_per_km").Number(Round(c.roughness->iri_m_per_km, 0.001));
+        w.Key("class").String(ToString(c.roughness->roughness_class));
+        w.Key("confidence").Number(Round(c.roughness->confidence, 0.001));
+        w.Key("traversals").UInt(c.roughness->traversals);
+        w.Key("vehicles").UInt(c.roughness->vehicles);
+        w.Key("speed_spread_mps").Number(Round(c.roughness->speed_spread_mps, 0.01));
+        w.EndObject();
+    } else {
+        w.Null();
+    }
+
+    w.Key("hazards").BeginArray();
+    for (const auto& h : s.hazards.hazards()) {
+        w.BeginObject();
+        w.Key("id").String(HazardIdText(s.segment, h.id));
+        w.Key("status").String(ToString(h.status));
+        w.Key("severity").String(ToString(h.severity));
+        w.Key("offset_m").Number(Round(h.offset_m, 0.1));
+        w.Key("uncertainty_m").Number(Round(h.uncertainty_m(), 0.1));
+        w.Key("vehicles").UInt(h.vehicles.size());
+        w.Key("detections").UInt(h.detections);
+        w.Key("first_seen_ms").Int(h.first_seen_ms);
+        w.Key("last_detection_ms").Int(h.last_detection_ms);
+        OptionalTime(w, "confirmed_ms", h.confirmed_ms);
+        OptionalTime(w, "acknowledged_ms", h.acknowledged_ms);
+        OptionalTime(w, "repair_reported_ms", h.repair_reported_ms);
+        OptionalTime(w, "disputed_ms", h.disputed_ms);
+        OptionalTime(w, "closed_ms", h.closed_ms);
+        w.Key("time_to_repair_s");
+        if (h.status == HazardStatus::kVerified && h.confirmed_ms && h.closed_ms) {
+            w.Number(static_cast<double>(*h.closed_ms - *h.confirmed_ms) / 1000.0);
+        } else {
+            w.Null();
+        }
+        w.Key("last_actor").String(h.last_actor);
+        w.EndObject();
+    }
+    w.EndArray();
+
+    const auto& st = s.structural;
     w.Key("structural").BeginObject();
-    w.Key("esal").Number(s.esal);
-    w.Key("fatigue_damage").Number(s.fatigue_damage);
-    w.Key("temperature_c").Number(s.temperature_c);
-    w.Key("moisture_vwc_percent").Number(s.moisture_vwc_percent);
+    w.Key("esal").Number(Round(st.esal_total, 0.001));
+    w.Key("axles").UInt(st.axles);
+    w.Key("fatigue_damage").Number(st.fatigue_damage);
+    w.Key("strain_peaks").UInt(st.strain_peaks);
+    w.Key("damage_rate_per_day").Number(c.damage_rate_per_day);
+    w.Key("remaining_life_days");
+    if (c.remaining_life_days) {
+        w.Number(Round(*c.remaining_life_days, 0.1));
+    } else {
+        w.Null();
+    }
+    w.Key("freeze_thaw_cycles").UInt(st.freeze_thaw_cycles);
+    w.Key("temperature_c");
+    if (st.temperature_c) {
+        w.Number(Round(*st.temperature_c, 0.01));
+    } else {
+        w.Null();
+    }
+    w.Key("moisture_vwc_percent");
+    if (st.moisture_vwc_percent) {
+        w.Number(Round(*st.moisture_vwc_percent, 0.01));
+    } else {
+        w.Null();
+    }
     w.EndObject();
+
+    w.Key("deducts");
+    if (c.condition) {
+        w.BeginObject();
+        w.Key("roughness").Number(Round(c.condition->roughness_deduct, 0.01));
+        w.Key("hazards").Number(Round(c.condition->hazard_deduct, 0.01));
+        w.Key("structural").Number(Round(c.condition->structural_deduct, 0.01));
+        w.EndObject();
+    } else {
+        w.Null();
+    }
+
+    w.Key("history").BeginArray();
+    const auto write_day =
+        [&](std::int32_t day, std::optional<double> iri, double index, double esal) {
+            w.BeginObject();
+            w.Key("day").String(DayText(day));
+            w.Key("iri_m_per_km");
+            if (iri) {
+                w.Number(Round(*iri, 0.001));
+            } else {
+                w.Null();
+            }
+            w.Key("condition_index").Number(Round(index, 0.1));
+            w.Key("esal").Number(Round(esal, 0.001));
+            w.EndObject();
+        };
+    const auto& days = s.history.entries();
+    const std::size_t skip = days.size() >= DailyHistory::kMaxDays ? 1 : 0;  // today makes 90
+    for (std::size_t i = skip; i < days.size(); ++i) {
+        write_day(days[i].day, days[i].iri_m_per_km, days[i].index, days[i].esal);
+    }
+    if (c.condition) {
+        write_day(
+            s.open_day,
+            c.roughness ? std::optional<double>(c.roughness->iri_m_per_km) : std::nullopt,
+            c.condition->index,
+            st.esal_total - s.open_day_esal_start
+        );
+    }
+    w.EndArray();
+
+    w.Key("counts").BeginObject();
     w.Key("observations").UInt(s.version);
+    for (int k = 1; k <= 7; ++k) {
+        w.Key(ToString(static_cast<ObservationKind>(k)))
+            .UInt(s.count(static_cast<ObservationKind>(k)));
+    }
+    w.Key("actions_refused").UInt(s.actions_refused);
+    w.EndObject();
+    w.Key("first_event_ms").Int(s.first_event_ms);
     w.EndObject();
     return out;
 }
@@ -132,9 +253,47 @@ tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view tex
         c.klass = ClassOfIndex(*c.index);
     }
     if (r.Has("iri_m_per_km")) {
-        c.iri_m_per_km = r.Number("iri_m_per_km", 0.0, 100.0);
+        c.iri_m_per_km = r.Number("iri_m_per_km", 0.0, 1000.0);
     }
     c.hazards_open = static_cast<std::uint32_t>(r.Integer("hazards_open", 0, 1000000, 0));
+    if (const auto* hazards = r.Raw("hazards"); hazards != nullptr && hazards->is_array()) {
+        for (std::size_t i = 0; i < hazards->get_array().size() && !error; ++i) {
+            const auto& item = hazards->get_array()[i];
+            if (!item.is_object()) {
+                r.Fail(
+                    ErrorCode::kWrongType, "hazards[" + std::to_string(i) + "]", "must be an object"
+                );
+                break;
+            }
+            detail::FieldReader h(item.get_object(), "hazards[" + std::to_string(i) + "]", error);
+            HazardSummary s;
+            s.id = h.OptionalString("id").value_or("");
+            const auto status = HazardStatusFromString(h.OptionalString("status").value_or(""));
+            const auto severity = h.OptionalString("severity").value_or("low");
+            s.status = status.value_or(HazardStatus::kCandidate);
+            s.severity = severity == "high" ? HazardSeverity::kHigh
+                                            : (severity == "medium" ? HazardSeverity::kMedium
+                                                                    : HazardSeverity::kLow);
+            s.offset_m = h.Number("offset_m", 0.0, 1e6, 0.0);
+            s.vehicles = static_cast<std::uint32_t>(h.Integer("vehicles", 0, 1000000, 0));
+            s.first_seen_ms = h.Integer("first_seen_ms", 0, INT64_MAX, 0);
+            if (h.Has("confirmed_ms")) {
+                s.confirmed_ms = h.Integer("confirmed_ms", 0, INT64_MAX);
+            }
+            if (h.Has("closed_ms")) {
+                s.closed_ms = h.Integer("closed_ms", 0, INT64_MAX);
+            }
+            s.last_actor = h.OptionalString("last_actor").value_or("");
+            if (!status || !ParseHazardId(s.id)) {
+                h.Fail(
+                    ErrorCode::kOutOfRange,
+                    h.FieldPath("id"),
+                    "a hazard needs an id and a known status"
+                );
+            }
+            c.hazards.push_back(std::move(s));
+        }
+    }
     if (error) {
         return tl::unexpected(*error);
     }

@@ -1,5 +1,8 @@
 #include "pavewatch/pipeline/ingest_processor.hpp"
 
+#include "pavewatch/pipeline/event_detector.hpp"
+#include "pavewatch/pipeline/signal.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -13,43 +16,53 @@ struct MatchedFix {
     std::optional<MapMatch> match;
     double speed_mps = 0.0;
     double accuracy_m = 0.0;
+    /// +1 when the vehicle drives in the segment's direction, -1 against it (a road drawn once
+    /// for both directions).
+    double direction = 1.0;
 };
 
-/// Vertical acceleration with gravity removed: the batch's mean acceleration vector is
-/// gravity (the vehicle's own accelerations average out over a batch of seconds); each sample
-/// is projected on its direction. Works for any device orientation.
-std::vector<float> VerticalAcceleration(const AccelBatch& a) {
-    double gx = 0;
-    double gy = 0;
-    double gz = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        gx += a.x[i];
-        gy += a.y[i];
-        gz += a.z[i];
-    }
-    const double n = static_cast<double>(std::max<std::size_t>(1, a.size()));
-    gx /= n;
-    gy /= n;
-    gz /= n;
-    const double g = std::sqrt(gx * gx + gy * gy + gz * gz);
-    std::vector<float> vertical(a.size(), 0.0F);
-    if (g < 1e-6) {
-        return vertical;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        vertical[i] = static_cast<float>((a.x[i] * gx + a.y[i] * gy + a.z[i] * gz) / g - g);
-    }
-    return vertical;
-}
+/// A position on the network at some time of the batch.
+struct Place {
+    std::size_t segment_index = 0;
+    SegmentId segment;
+    double offset_m = 0.0;
+    double accuracy_m = 0.0;
+};
 
 }  // namespace
 
 IngestProcessor::IngestProcessor(
     const MapMatcher& matcher,
     const SensorRegistry& registry,
+    const ModelConfig& config,
+    const CalibrationStore& calibration,
     IngestOptions options
 )
-    : matcher_(&matcher), registry_(&registry), options_(options) {}
+    : matcher_(&matcher),
+      registry_(&registry),
+      config_(&config),
+      calibration_(&calibration),
+      options_(options) {}
+
+RoughnessEstimator IngestProcessor::EstimatorFor(double rate_hz, VehicleClass vehicle_class) const {
+    // Rates are keyed to 0.1 Hz: the model gain hardly moves within that.
+    const std::pair<long, int> key{std::lround(rate_hz * 10.0), static_cast<int>(vehicle_class)};
+    const std::lock_guard lock(cache_mutex_);
+    auto it = prototypes_.find(key);
+    if (it == prototypes_.end()) {
+        it = prototypes_
+                 .emplace(
+                     key,
+                     RoughnessEstimator(
+                         config_->roughness,
+                         static_cast<double>(key.first) / 10.0,
+                         DefaultQuarterCar(vehicle_class)
+                     )
+                 )
+                 .first;
+    }
+    return it->second;  // a copy: its filter state is fresh
+}
 
 tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(std::string_view json
 ) const {
@@ -63,6 +76,7 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(st
 tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
     const VehicleMessage& m
 ) const {
+    const auto& segments = matcher_->network().segments();
     std::vector<MatchedFix> fixes;
     fixes.reserve(m.gps.size());
     bool any_match = false;
@@ -73,6 +87,10 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
             matcher_->Match({fix.lon, fix.lat}, fix.accuracy_m, fix.heading_deg, fix.speed_mps);
         f.speed_mps = fix.speed_mps;
         f.accuracy_m = fix.accuracy_m;
+        if (f.match && fix.heading_deg >= 0) {
+            f.direction =
+                BearingDiffDeg(fix.heading_deg, f.match->segment_bearing_deg) <= 90.0 ? 1.0 : -1.0;
+        }
         any_match = any_match || f.match.has_value();
         fixes.push_back(f);
     }
@@ -80,13 +98,98 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
         return tl::unexpected(Error{
             ErrorCode::kNotOnNetwork, "gps", "no fix lies near a road of the network"});
     }
+    const std::size_t n = m.accel.size();
+    const double rate = m.accel.EffectiveRateHz();
+    if (n < 2 || !(rate > 0)) {
+        return std::vector<Observation>{};
+    }
 
-    const std::vector<float> vertical = VerticalAcceleration(m.accel);
+    // Gravity out, whatever the device's orientation; speed at every sample from the GPS.
+    std::vector<float> vertical(n);
+    std::vector<float> horizontal(n);
+    GravityReorienter(rate).Process(m.accel.x, m.accel.y, m.accel.z, vertical, horizontal);
+    std::vector<float> speed(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double t = m.accel.TimeOf(i);
+        auto hi = std::lower_bound(
+            fixes.begin(), fixes.end(), t, [](const MatchedFix& f, double x) { return f.t_s < x; }
+        );
+        if (hi == fixes.begin()) {
+            speed[i] = static_cast<float>(hi->speed_mps);
+        } else if (hi == fixes.end()) {
+            speed[i] = static_cast<float>(fixes.back().speed_mps);
+        } else {
+            const auto lo = hi - 1;
+            const double span = hi->t_s - lo->t_s;
+            const double f = span > 0 ? (t - lo->t_s) / span : 0.0;
+            speed[i] = static_cast<float>(lo->speed_mps + f * (hi->speed_mps - lo->speed_mps));
+        }
+    }
+
+    // The place at a time: from the nearest matched fix, moved by speed x time along the
+    // segment in the driving direction.
+    const auto place_at = [&](double t) -> std::optional<Place> {
+        const MatchedFix* best = nullptr;
+        for (const auto& f : fixes) {
+            if (f.match && (best == nullptr || std::fabs(f.t_s - t) < std::fabs(best->t_s - t))) {
+                best = &f;
+            }
+        }
+        if (best == nullptr || std::fabs(best->t_s - t) > 3.0) {
+            return std::nullopt;
+        }
+        const double length = segments[best->match->segment_index].length_m;
+        const double moved =
+            0.5 *
+            (best->speed_mps +
+             speed[std::min(n - 1, static_cast<std::size_t>(std::max(0.0, t) * rate))]) *
+            (t - best->t_s) * best->direction;
+        return Place{
+            best->match->segment_index,
+            best->match->segment,
+            std::clamp(best->match->offset_m + moved, 0.0, length),
+            best->accuracy_m};
+    };
+
     const std::uint64_t vehicle_key = VehicleKey(m.vehicle_id.value());
+    RoughnessEstimator estimator = EstimatorFor(rate, m.vehicle_class);
+    std::vector<float> band = vertical;
+    estimator.Filter(band);
+    const double factor = calibration_->Factor(m.device_id, m.vehicle_id, m.vehicle_class);
+
+    std::vector<DetectedEvent> events;
+    EventDetector detector(config_->hazard, rate);
+    detector.Process(vertical, horizontal, speed, events);
+    detector.Flush(events);
+
+    std::vector<Observation> out;
+    const auto emit_events = [&](double from_s, double to_s) {
+        for (const auto& e : events) {
+            if (e.time_s < from_s || e.time_s >= to_s) {
+                continue;
+            }
+            const auto place = place_at(e.time_s);
+            if (!place) {
+                continue;
+            }
+            HazardEvent h;
+            h.vehicle_key = vehicle_key;
+            h.offset_m = static_cast<float>(place->offset_m);
+            h.uncertainty_m = static_cast<float>(std::hypot(e.uncertainty_m, place->accuracy_m));
+            h.peak_ms2 = static_cast<float>(e.normalised_peak_mps2);
+            h.speed_mps = static_cast<float>(e.speed_mps);
+            h.score = static_cast<float>(e.severity_score);
+            const LonLat at = matcher_->PointAt(place->segment_index, place->offset_m);
+            h.lat = at.lat;
+            h.lon = at.lon;
+            const EpochMs t_ms =
+                m.accel.t0_ms + static_cast<EpochMs>(std::llround(1000.0 * e.time_s));
+            out.push_back(Observation{place->segment, t_ms, h});
+        }
+    };
 
     // Each sample belongs to the segment of the nearest fix in time; consecutive samples on the
     // same segment form one pass.
-    std::vector<Observation> out;
     std::size_t fix_index = 0;
     std::size_t run_start = 0;
     std::optional<std::size_t> run_fix;  // index of the fix whose segment the run is on
@@ -97,77 +200,63 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
         }
         return fix_index;
     };
-    const auto speed_at = [&](double t) {
-        auto hi = std::lower_bound(
-            fixes.begin(), fixes.end(), t, [](const MatchedFix& f, double x) { return f.t_s < x; }
-        );
-        if (hi == fixes.begin()) {
-            return hi->speed_mps;
-        }
-        if (hi == fixes.end()) {
-            return fixes.back().speed_mps;
-        }
-        const auto lo = hi - 1;
-        const double span = hi->t_s - lo->t_s;
-        const double f = span > 0 ? (t - lo->t_s) / span : 0.0;
-        return lo->speed_mps + f * (hi->speed_mps - lo->speed_mps);
-    };
     const auto close_run = [&](std::size_t end) {
         if (!run_fix || end <= run_start) {
             return;
         }
-        const auto& first_fix = fixes[*run_fix];
-        const double duration = m.accel.TimeOf(end - 1) - m.accel.TimeOf(run_start);
-        if (duration < options_.min_pass_s) {
+        const auto& match = *fixes[*run_fix].match;
+        const double t_start = m.accel.TimeOf(run_start);
+        const double t_end = m.accel.TimeOf(end - 1);
+        emit_events(t_start, end == n ? 1e18 : m.accel.TimeOf(end));
+        if (t_end - t_start < options_.min_pass_s) {
             return;
         }
+        const std::span<const float> run_speed(speed.data() + run_start, end - run_start);
         double speed_sum = 0;
-        double speed_min = 1e9;
-        double speed_max = 0;
-        double square_sum = 0;
-        for (std::size_t i = run_start; i < end; ++i) {
-            const double v = speed_at(m.accel.TimeOf(i));
+        float speed_min = run_speed.front();
+        float speed_max = run_speed.front();
+        for (const float v : run_speed) {
             speed_sum += v;
             speed_min = std::min(speed_min, v);
             speed_max = std::max(speed_max, v);
-            square_sum += static_cast<double>(vertical[i]) * vertical[i];
         }
-        const double count = static_cast<double>(end - run_start);
-        const double speed = speed_sum / count;
         Traversal t;
         t.vehicle_key = vehicle_key;
         t.vehicle_class = m.vehicle_class;
-        t.speed_mps = static_cast<float>(speed);
-        t.speed_spread_mps = static_cast<float>(speed_max - speed_min);
-        // Covered part: from the matched offsets of the run's fixes, widened by the distance
-        // driven before the first and after the last of them.
-        double from = 1e9;
-        double to = -1e9;
-        for (const auto& f : fixes) {
-            if (f.match && f.match->segment == first_fix.match->segment &&
-                f.t_s >= m.accel.TimeOf(run_start) - 1.0 &&
-                f.t_s <= m.accel.TimeOf(end - 1) + 1.0) {
-                from = std::min(from, f.match->offset_m);
-                to = std::max(to, f.match->offset_m);
+        t.speed_mps = static_cast<float>(speed_sum / static_cast<double>(run_speed.size()));
+        t.speed_spread_mps = speed_max - speed_min;
+        // Covered part of the segment: where the vehicle was at the run's first and last sample
+        // (the segment's ends when the run crosses them).
+        const double length = segments[match.segment_index].length_m;
+        double from = length;
+        double to = 0.0;
+        for (const double at : {t_start, t_end}) {
+            const auto place = place_at(at);
+            if (place && place->segment == match.segment) {
+                from = std::min(from, place->offset_m);
+                to = std::max(to, place->offset_m);
             }
         }
-        const double length =
-            matcher_->network().segments()[first_fix.match->segment_index].length_m;
-        t.from_m = static_cast<float>(std::clamp(from, 0.0, length));
-        t.to_m = static_cast<float>(std::clamp(to, 0.0, length));
-        t.samples = static_cast<std::uint32_t>(end - run_start);
-        t.sample_rate_hz = static_cast<float>(m.accel.EffectiveRateHz());
-        if (speed >= options_.min_iri_speed_mps) {
-            t.iri_m_per_km = static_cast<float>(
-                options_.iri_gain * std::sqrt(square_sum / count) / std::sqrt(speed)
-            );
+        if (from > to) {
+            from = to = match.offset_m;
         }
-        const EpochMs t_ms =
-            m.accel.t0_ms + static_cast<EpochMs>(std::llround(1000.0 * m.accel.TimeOf(run_start)));
-        out.push_back(Observation{first_fix.match->segment, t_ms, t});
+        t.from_m = static_cast<float>(from);
+        t.to_m = static_cast<float>(to);
+        t.samples = static_cast<std::uint32_t>(run_speed.size());
+        t.sample_rate_hz = static_cast<float>(rate);
+        const auto estimate = estimator.EstimateFiltered(
+            std::span<const float>(band.data() + run_start, end - run_start), run_speed, factor
+        );
+        if (estimate) {
+            t.iri_m_per_km = static_cast<float>(estimate->iri_m_per_km);
+            t.confidence = static_cast<float>(estimate->confidence);
+            t.samples = static_cast<std::uint32_t>(estimate->samples);
+        }
+        const EpochMs t_ms = m.accel.t0_ms + static_cast<EpochMs>(std::llround(1000.0 * t_start));
+        out.push_back(Observation{match.segment, t_ms, t});
     };
 
-    for (std::size_t i = 0; i < m.accel.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         const std::size_t f = nearest_fix(m.accel.TimeOf(i));
         const bool same = run_fix && fixes[f].match && fixes[*run_fix].match &&
                           fixes[f].match->segment == fixes[*run_fix].match->segment;
@@ -177,7 +266,7 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
             run_fix = fixes[f].match ? std::optional<std::size_t>(f) : std::nullopt;
         }
     }
-    close_run(m.accel.size());
+    close_run(n);
     return out;
 }
 

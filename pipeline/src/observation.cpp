@@ -26,6 +26,7 @@ void PutBody(ByteWriter& w, const Traversal& t) {
     w.Put(t.iri_m_per_km);
     w.Put(t.samples);
     w.Put(t.sample_rate_hz);
+    w.Put(t.confidence);
 }
 void PutBody(ByteWriter& w, const HazardEvent& e) {
     w.Put(e.vehicle_key);
@@ -140,8 +141,9 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             t.iri_m_per_km = r.Get<float>();
             t.samples = r.Get<std::uint32_t>();
             t.sample_rate_hz = r.Get<float>();
-            finite =
-                Finite(t.speed_mps) && Finite(t.from_m) && Finite(t.to_m) && Finite(t.iri_m_per_km);
+            t.confidence = r.Get<float>();
+            finite = Finite(t.confidence) && Finite(t.speed_mps) && Finite(t.from_m) &&
+                     Finite(t.to_m) && Finite(t.iri_m_per_km);
             o.body = t;
             break;
         }

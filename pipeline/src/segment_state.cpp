@@ -3,24 +3,50 @@
 #include "pavewatch/pipeline/bytes.hpp"
 
 #include <cmath>
+#include <vector>
 
 namespace pavewatch::pipeline {
 namespace {
 
+// Layout v2 (little-endian): u8 magic 0x5E, u8 version 2, u64 segment, u64 version,
+// i64 first, i64 last, 7 x u64 counts, u64 iri_estimates, f64 iri_sum, f64 iri_sum_squares,
+// u64 hazard_events, f64 hazard_peak_sum, u64 actions_refused, i32 open_day,
+// f64 open_day_esal_start, then RoughnessAggregate, HazardTracker, StructuralState and
+// DailyHistory, each in its own versioned layout.
 constexpr std::uint8_t kStateMagic = 0x5E;
-constexpr std::uint8_t kStateVersion = 1;
+constexpr std::uint8_t kStateVersion = 2;
 
-/// Load equivalency of one single axle: the AASHO Road Test's fourth-power law, 80 kN standard.
-double LoadEquivalency(double load_kn) {
-    return std::pow(load_kn / 80.0, 4.0);
+/// Closes the day of the latest observation into the history when an observation of a later
+/// day arrives: one entry per day, computed once, from the state as it was at the day's end.
+void RollDay(SegmentState& s, EpochMs t_ms, const ModelConfig& config) {
+    const std::int32_t day = DayNumber(t_ms);
+    if (s.version > 0 && day > s.open_day) {
+        const auto snapshot = Evaluate(s, config);
+        if (snapshot.condition) {
+            s.history.Record(
+                s.open_day,
+                snapshot.roughness ? std::optional<double>(snapshot.roughness->iri_m_per_km)
+                                   : std::nullopt,
+                snapshot.condition->index,
+                s.structural.esal_total - s.open_day_esal_start
+            );
+        }
+        s.open_day = day;
+        s.open_day_esal_start = s.structural.esal_total;
+    } else if (s.version == 0) {
+        s.open_day = day;
+        s.open_day_esal_start = s.structural.esal_total;
+    }
 }
 
 }  // namespace
 
-void Apply(SegmentState& s, const Observation& o) {
+void Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
+    RollDay(s, o.t_ms, config);
     if (s.version == 0) {
         s.segment = o.segment;
         s.first_event_ms = o.t_ms;
+        s.last_event_ms = o.t_ms;
     }
     ++s.version;
     s.first_event_ms = std::min(s.first_event_ms, o.t_ms);
@@ -34,22 +60,109 @@ void Apply(SegmentState& s, const Observation& o) {
                     ++s.iri_estimates;
                     s.iri_sum += body.iri_m_per_km;
                     s.iri_sum_squares += static_cast<double>(body.iri_m_per_km) * body.iri_m_per_km;
+                    if (body.iri_m_per_km > 0.0F) {
+                        s.roughness.Add(
+                            body.vehicle_key,
+                            o.t_ms,
+                            body.iri_m_per_km,
+                            body.confidence,
+                            body.speed_mps,
+                            config.roughness
+                        );
+                    }
                 }
+                s.hazards.OnPass(
+                    {body.vehicle_key, o.t_ms, body.from_m, body.to_m, body.speed_mps},
+                    config.hazard
+                );
             } else if constexpr (std::is_same_v<T, HazardEvent>) {
                 ++s.hazard_events;
                 s.hazard_peak_sum_ms2 += body.peak_ms2;
+                s.hazards.OnEvent(
+                    {body.vehicle_key,
+                     o.t_ms,
+                     body.offset_m,
+                     body.uncertainty_m,
+                     body.peak_ms2,
+                     body.speed_mps},
+                    config.hazard
+                );
             } else if constexpr (std::is_same_v<T, AxleLoads>) {
+                std::array<double, RawLimits::kMaxAxles> loads{};
+                std::array<double, RawLimits::kMaxAxles> spacings{};
                 for (std::uint8_t i = 0; i < body.axles; ++i) {
-                    s.esal += LoadEquivalency(body.load_kn[i]);
+                    loads[i] = body.load_kn[i];
+                    if (i > 0) {
+                        spacings[i - 1] = body.spacing_m[i];
+                    }
                 }
+                const std::size_t n = body.axles;
+                ApplyWeighInMotion(
+                    s.structural,
+                    o.t_ms,
+                    std::span<const double>(loads.data(), n),
+                    std::span<const double>(spacings.data(), n > 0 ? n - 1 : 0),
+                    config.structural
+                );
+            } else if constexpr (std::is_same_v<T, StrainPasses>) {
+                std::array<double, RawLimits::kMaxAxles> strain{};
+                for (std::uint8_t i = 0; i < body.passes; ++i) {
+                    strain[i] = body.microstrain[i];
+                }
+                ApplyStrain(
+                    s.structural,
+                    o.t_ms,
+                    std::span<const double>(strain.data(), body.passes),
+                    config.structural
+                );
             } else if constexpr (std::is_same_v<T, PavementTemperature>) {
-                s.temperature_c = body.celsius;
+                ApplyTemperature(s.structural, o.t_ms, body.celsius, config.structural);
             } else if constexpr (std::is_same_v<T, SoilMoisture>) {
-                s.moisture_vwc_percent = body.vwc_percent;
+                ApplyMoisture(s.structural, o.t_ms, body.vwc_percent);
+            } else if constexpr (std::is_same_v<T, HazardAction>) {
+                HazardActionRequest request;
+                request.hazard_id =
+                    static_cast<std::uint32_t>(std::min<std::uint64_t>(body.hazard_id, UINT32_MAX));
+                request.action = body.action == HazardActionKind::kAcknowledge
+                                     ? ContractorAction::kAcknowledge
+                                     : ContractorAction::kReportRepair;
+                request.actor = body.actor;
+                request.t_ms = o.t_ms;
+                if (body.hazard_id > UINT32_MAX ||
+                    s.hazards.OnAction(request, config.hazard) != ActionResult::kApplied) {
+                    ++s.actions_refused;
+                }
             }
         },
         o.body
     );
+}
+
+ConditionSnapshot Evaluate(const SegmentState& s, const ModelConfig& config) {
+    ConditionSnapshot out;
+    const EpochMs now = s.last_event_ms;
+    out.roughness = s.roughness.Summary(now, config.roughness);
+    out.open_hazards = s.hazards.CountOpen();
+    const bool has_damage = s.structural.strain_peaks > 0;
+    const int open = out.open_hazards.low + out.open_hazards.medium + out.open_hazards.high;
+    if (out.roughness || open > 0 || has_damage) {
+        ConditionInputs inputs;
+        if (out.roughness) {
+            inputs.iri_m_per_km = out.roughness->iri_m_per_km;
+        }
+        inputs.hazards = out.open_hazards;
+        if (has_damage) {
+            inputs.fatigue_damage = s.structural.fatigue_damage;
+        }
+        out.condition = ComputeCondition(inputs, config.condition);
+        // The trend includes today's value beside the closed days.
+        DailyHistory with_today = s.history;
+        with_today.Record(s.open_day, inputs.iri_m_per_km, out.condition->index, 0.0);
+        out.trend_per_30d = with_today.TrendPer30Days(config.condition);
+    }
+    out.damage_rate_per_day = DamageRatePerDay(s.structural, now, config.structural);
+    out.remaining_life_days = RemainingLifeDays(s.structural, now, config.structural);
+    return out;
 }
 
 void EncodeState(const SegmentState& s, std::string& out) {
@@ -68,15 +181,18 @@ void EncodeState(const SegmentState& s, std::string& out) {
     w.Put(s.iri_sum_squares);
     w.Put(s.hazard_events);
     w.Put(s.hazard_peak_sum_ms2);
-    w.Put(s.esal);
-    w.Put(s.fatigue_damage);
-    w.Put(s.temperature_c);
-    w.Put(s.moisture_vwc_percent);
+    w.Put(s.actions_refused);
+    w.Put(s.open_day);
+    w.Put(s.open_day_esal_start);
+    s.roughness.Encode(w);
+    s.hazards.Encode(w);
+    s.structural.Encode(w);
+    s.history.Encode(w);
 }
 
 std::string EncodeState(const SegmentState& s) {
     std::string out;
-    out.reserve(160);
+    out.reserve(256);
     EncodeState(s, out);
     return out;
 }
@@ -104,10 +220,32 @@ tl::expected<SegmentState, Error> DecodeState(std::string_view bytes) {
     s.iri_sum_squares = r.Get<double>();
     s.hazard_events = r.Get<std::uint64_t>();
     s.hazard_peak_sum_ms2 = r.Get<double>();
-    s.esal = r.Get<double>();
-    s.fatigue_damage = r.Get<double>();
-    s.temperature_c = r.Get<float>();
-    s.moisture_vwc_percent = r.Get<float>();
+    s.actions_refused = r.Get<std::uint64_t>();
+    s.open_day = r.Get<std::int32_t>();
+    s.open_day_esal_start = r.Get<double>();
+    if (!r.ok()) {
+        return tl::unexpected(Error{ErrorCode::kMalformed, "state", "truncated"});
+    }
+    auto roughness = RoughnessAggregate::Decode(r);
+    if (!roughness) {
+        return tl::unexpected(roughness.error());
+    }
+    s.roughness = std::move(*roughness);
+    auto hazards = HazardTracker::Decode(r);
+    if (!hazards) {
+        return tl::unexpected(hazards.error());
+    }
+    s.hazards = std::move(*hazards);
+    auto structural = StructuralState::Decode(r);
+    if (!structural) {
+        return tl::unexpected(structural.error());
+    }
+    s.structural = std::move(*structural);
+    auto history = DailyHistory::Decode(r);
+    if (!history) {
+        return tl::unexpected(history.error());
+    }
+    s.history = std::move(*history);
     if (!r.ok() || !r.AtEnd()) {
         return tl::unexpected(Error{ErrorCode::kMalformed, "state", "truncated or trailing bytes"});
     }

@@ -50,4 +50,52 @@ tl::expected<LoadedNetwork, std::string> LoadNetwork(const NetworkOptions& o) {
     return loaded;
 }
 
+void AddModelOptions(po::options_description& desc, ModelOptions& o, bool with_calibration) {
+    desc.add_options(
+    )("model-config",
+      po::value(&o.model_config_file),
+      "JSON file overriding pavement model settings (docs/condition-model.md)");
+    if (with_calibration) {
+        desc.add_options(
+        )("calibration",
+          po::value(&o.calibration_file),
+          "JSON file of roughness calibration factors per device and vehicle");
+    }
+}
+
+tl::expected<LoadedModels, std::string> LoadModels(const ModelOptions& o) {
+    LoadedModels loaded;
+    if (!o.model_config_file.empty()) {
+        auto text = ReadWholeFile(o.model_config_file);
+        if (!text) {
+            return tl::unexpected(text.error());
+        }
+        auto config = pipeline::ModelConfigFromJson(*text);
+        if (!config) {
+            return tl::unexpected(
+                "model configuration " + o.model_config_file + ": " + config.error().Describe()
+            );
+        }
+        loaded.config = std::move(*config);
+    }
+    if (!o.calibration_file.empty()) {
+        auto text = ReadWholeFile(o.calibration_file);
+        if (!text) {
+            return tl::unexpected(text.error());
+        }
+        auto store = pipeline::InMemoryCalibrationStore::FromJson(*text, loaded.config.roughness);
+        if (!store) {
+            return tl::unexpected(
+                "calibration " + o.calibration_file + ": " + store.error().Describe()
+            );
+        }
+        loaded.calibration =
+            std::make_unique<pipeline::InMemoryCalibrationStore>(std::move(*store));
+    } else {
+        loaded.calibration =
+            std::make_unique<pipeline::InMemoryCalibrationStore>(loaded.config.roughness);
+    }
+    return loaded;
+}
+
 }  // namespace pavewatch::common

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 
@@ -168,8 +169,8 @@ std::optional<http::Response> StaticFiles::Get(const std::string& path) const {
     return r;
 }
 
-Api::Api(const ConditionView& view, std::string config_json)
-    : view_(view), config_json_(std::move(config_json)) {}
+Api::Api(const ConditionView& view, const pipeline::MapMatcher& matcher, std::string config_json)
+    : view_(view), matcher_(matcher), config_json_(std::move(config_json)) {}
 
 std::optional<http::Response> Api::Handle(const http::Request& request) {
     if (request.path == "/config.json") {
@@ -195,7 +196,7 @@ std::optional<http::Response> Api::Handle(const http::Request& request) {
         return Network();
     }
     if (request.path == "/api/v1/hazards") {
-        return Json(R"({"type":"FeatureCollection","features":[]})");
+        return Hazards(request);
     }
     return http::Problem(404, "Not Found", "no API resource at " + request.path);
 }
@@ -285,7 +286,113 @@ http::Response Api::Segment(const std::string& id_text) {
     out["name"] = segment->name;
     out["highway"] = segment->highway;
     out["length_m"] = std::round(segment->length_m * 10) / 10;
+    const auto index = view_.network().IndexOf(*id);
+    if (auto* hazards = out.if_contains("hazards");
+        hazards != nullptr && hazards->is_array() && index) {
+        for (auto& h : hazards->as_array()) {
+            if (h.is_object() && h.as_object().contains("offset_m") &&
+                h.as_object().at("offset_m").is_number()) {
+                const auto at =
+                    matcher_.PointAt(*index, h.as_object().at("offset_m").to_number<double>());
+                h.as_object()["lat"] = std::round(at.lat * 1e7) / 1e7;
+                h.as_object()["lon"] = std::round(at.lon * 1e7) / 1e7;
+            }
+        }
+    }
+    if (c && c->summary.updated_ms > 0) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()
+        )
+                             .count();
+        out["freshness_s"] = std::max<std::int64_t>(0, now - c->summary.updated_ms) / 1000.0;
+    } else {
+        out["freshness_s"] = nullptr;
+    }
     return Json(boost::json::serialize(out));
+}
+
+http::Response Api::Hazards(const http::Request& request) {
+    auto filter = ParseFilter(request);
+    if (!filter) {
+        return filter.error();
+    }
+    std::optional<std::vector<pipeline::HazardStatus>> statuses;
+    if (const auto it = request.query.find("status"); it != request.query.end()) {
+        statuses.emplace();
+        std::istringstream in(it->second);
+        std::string item;
+        while (std::getline(in, item, ',')) {
+            const auto s = pipeline::HazardStatusFromString(item);
+            if (!s) {
+                return http::Problem(
+                    400,
+                    "Bad Request",
+                    "unknown hazard status \"" + item +
+                        "\"; one of candidate, confirmed, acknowledged, repair_reported, verified, "
+                        "disputed, resolved"
+                );
+            }
+            statuses->push_back(*s);
+        }
+    }
+    std::string out;
+    pipeline::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("type").String("FeatureCollection");
+    w.Key("features").BeginArray();
+    const auto& segments = view_.network().segments();
+    view_.ForEach([&](const pipeline::Segment& s, const SegmentCondition* c) {
+        if (c == nullptr || c->summary.hazards.empty()) {
+            return;
+        }
+        const auto index = static_cast<std::size_t>(&s - segments.data());
+        for (const auto& h : c->summary.hazards) {
+            if (statuses &&
+                std::find(statuses->begin(), statuses->end(), h.status) == statuses->end()) {
+                continue;
+            }
+            const auto at = matcher_.PointAt(index, h.offset_m);
+            if (filter->bbox && !(at.lon >= (*filter->bbox)[0] && at.lon <= (*filter->bbox)[2] &&
+                                  at.lat >= (*filter->bbox)[1] && at.lat <= (*filter->bbox)[3])) {
+                continue;
+            }
+            w.BeginObject();
+            w.Key("type").String("Feature");
+            w.Key("id").String(h.id);
+            w.Key("geometry").BeginObject();
+            w.Key("type").String("Point");
+            w.Key("coordinates").BeginArray().Fixed(at.lon, 7).Fixed(at.lat, 7).EndArray();
+            w.EndObject();
+            w.Key("properties").BeginObject();
+            w.Key("hazard_id").String(h.id);
+            w.Key("segment_id").String(pipeline::ToString(s.id));
+            w.Key("status").String(pipeline::ToString(h.status));
+            w.Key("severity").String(pipeline::ToString(h.severity));
+            w.Key("offset_m").Number(h.offset_m);
+            w.Key("vehicles").UInt(h.vehicles);
+            w.Key("first_seen_ms").Int(h.first_seen_ms);
+            w.Key("confirmed_ms");
+            if (h.confirmed_ms) {
+                w.Int(*h.confirmed_ms);
+            } else {
+                w.Null();
+            }
+            w.Key("closed_ms");
+            if (h.closed_ms) {
+                w.Int(*h.closed_ms);
+            } else {
+                w.Null();
+            }
+            w.EndObject();
+            w.EndObject();
+        }
+    });
+    w.EndArray();
+    w.EndObject();
+    http::Response r;
+    r.content_type = "application/geo+json";
+    r.body = std::move(out);
+    return r;
 }
 
 http::Response Api::Network() {

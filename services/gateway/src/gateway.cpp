@@ -252,6 +252,18 @@ public:
             );
         }
         no_data_ = &by_class.Add({{"class", "no_data"}});
+        auto& hazards = prometheus::BuildGauge()
+                            .Name("pavewatch_gateway_hazards")
+                            .Help(
+                                "Hazards by status (candidate, confirmed, acknowledged, "
+                                "repair_reported, verified, disputed, resolved)"
+                            )
+                            .Register(r);
+        for (int st = 0; st <= static_cast<int>(pipeline::HazardStatus::kResolved); ++st) {
+            hazards_[static_cast<std::size_t>(st)] = &hazards.Add(
+                {{"status", pipeline::ToString(static_cast<pipeline::HazardStatus>(st))}}
+            );
+        }
         freshness_ = &prometheus::BuildGauge()
                           .Name("pavewatch_gateway_data_freshness_seconds")
                           .Help("Age of the newest condition the gateway holds (event time)")
@@ -272,6 +284,7 @@ public:
         Advance(http_rejected_, http.rejected_connections, last_rejected_);
         Advance(http_timeouts_, http.timeouts, last_timeouts_);
         std::array<int, 7> counts{};
+        std::array<int, 7> hazard_counts{};
         int none = 0;
         std::int64_t newest = 0;
         view.ForEach([&](const pipeline::Segment&, const SegmentCondition* c) {
@@ -282,12 +295,18 @@ public:
             }
             if (c != nullptr) {
                 newest = std::max(newest, c->summary.updated_ms);
+                for (const auto& h : c->summary.hazards) {
+                    ++hazard_counts[static_cast<std::size_t>(h.status)];
+                }
             }
         });
         for (std::size_t i = 0; i < counts.size(); ++i) {
             by_class_[i]->Set(counts[i]);
         }
         no_data_->Set(none);
+        for (std::size_t i = 0; i < hazard_counts.size(); ++i) {
+            hazards_[i]->Set(hazard_counts[i]);
+        }
         if (newest > 0) {
             freshness_->Set(static_cast<double>(WallMs() - newest) / 1000.0);
         }
@@ -314,6 +333,7 @@ private:
     prometheus::Counter* http_timeouts_;
     std::array<prometheus::Gauge*, 7> by_class_{};
     prometheus::Gauge* no_data_;
+    std::array<prometheus::Gauge*, 7> hazards_{};
     prometheus::Gauge* freshness_;
     std::uint64_t last_messages_ = 0, last_slow_ = 0, last_protocol_ = 0, last_normal_ = 0,
                   last_coalesced_ = 0, last_snapshots_ = 0, last_rejected_ = 0, last_timeouts_ = 0;
@@ -406,7 +426,7 @@ int Main(int argc, char** argv) {
     }
     ConditionView view(*network->network);
     FeedHub hub(view, FeedOptions{});
-    Api api(view, config_json);
+    Api api(view, *network->matcher, config_json);
 
     auto& requests = prometheus::BuildCounter()
                          .Name("pavewatch_gateway_http_requests_total")

@@ -142,6 +142,7 @@ int Main(int argc, char** argv) {
     common::KafkaOptions kafka;
     common::CommonOptions common_options;
     common::NetworkOptions network_options;
+    common::ModelOptions model_options;
     std::string group_id = "pavewatch-ingest";
     std::string instance_id;
     long long commit_ms = 100;
@@ -152,6 +153,7 @@ int Main(int argc, char** argv) {
     common::AddCommonOptions(desc, common_options);
     common::AddKafkaOptions(desc, kafka);
     common::AddNetworkOptions(desc, network_options, true);
+    common::AddModelOptions(desc, model_options, true);
     desc.add_options()(
         "group-id",
         po::value(&group_id)->default_value(group_id),
@@ -218,7 +220,14 @@ int Main(int argc, char** argv) {
             return 1;
         }
     }
-    const pipeline::IngestProcessor ingest(*network->matcher, network->sensors);
+    auto models = common::LoadModels(model_options);
+    if (!models) {
+        std::cerr << "pavewatch ingest: " << models.error() << "\n";
+        return 2;
+    }
+    const pipeline::IngestProcessor ingest(
+        *network->matcher, network->sensors, models->config, *models->calibration
+    );
     IngestStreamProcessor processor(ingest, kafka, *registry);
     stream::EosOptions eos;
     eos.service = "ingest";

@@ -1,6 +1,7 @@
 #include "pavewatch/wear/wear.hpp"
 
 #include "pavewatch/common/log.hpp"
+#include "pavewatch/common/network.hpp"
 #include "pavewatch/common/ops.hpp"
 #include "pavewatch/common/stop.hpp"
 #include "pavewatch/pipeline/condition.hpp"
@@ -51,11 +52,16 @@ class WearProcessor final : public stream::Processor {
 public:
     WearProcessor(
         const WearOptions& options,
+        const common::LoadedModels& models,
         state::SegmentStore& store,
         common::Logger& log,
         prometheus::Registry& registry
     )
-        : options_(options), store_(store), cache_(store, options.cache_entries), log_(log) {
+        : options_(options),
+          models_(models),
+          store_(store),
+          cache_(store, options.cache_entries),
+          log_(log) {
         const auto& t = options.kafka.topics;
         observations_ = t.observations;
         actions_ = t.hazard_actions;
@@ -156,7 +162,7 @@ public:
             StoreFailed(state.error());
             return;
         }
-        pipeline::Apply(**state, *observation);
+        pipeline::Apply(**state, *observation, models_.config);
         if ((++sampled_ & 63U) == 0) {
             event_age_->Observe(static_cast<double>(WallMs() - observation->t_ms) / 1000.0);
         }
@@ -172,7 +178,7 @@ public:
                 scratch_.clear();
                 pipeline::EncodeState(s, scratch_);
                 txn.Produce(changelog_, key, scratch_, partition);
-                txn.Produce(conditions_, key, pipeline::ConditionToJson(s));
+                txn.Produce(conditions_, key, pipeline::ConditionToJson(s, models_.config));
                 segments_updated_->Increment();
             });
         }
@@ -477,6 +483,7 @@ private:
     }
 
     const WearOptions& options_;
+    const common::LoadedModels& models_;
     state::SegmentStore& store_;
     state::StateCache cache_;
     common::Logger& log_;
@@ -530,6 +537,8 @@ int Main(int argc, char** argv) {
     );
     common::AddCommonOptions(desc, o.common);
     common::AddKafkaOptions(desc, o.kafka);
+    common::ModelOptions model_options;
+    common::AddModelOptions(desc, model_options, false);
     desc.add_options()(
         "state-dir",
         po::value(&o.state_dir)->default_value(o.state_dir),
@@ -619,7 +628,12 @@ int Main(int argc, char** argv) {
         return 1;
     }
 
-    WearProcessor processor(o, **store, log, *registry);
+    auto models = common::LoadModels(model_options);
+    if (!models) {
+        std::cerr << "pavewatch wear: " << models.error() << "\n";
+        return 2;
+    }
+    WearProcessor processor(o, *models, **store, log, *registry);
     stream::EosOptions eos;
     eos.service = "wear";
     eos.group_id = o.group_id;

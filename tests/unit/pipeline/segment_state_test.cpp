@@ -2,57 +2,190 @@
 
 #include "pavewatch/pipeline/condition.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 namespace pavewatch::pipeline {
 namespace {
 
-Observation Pass(EpochMs t, float iri) {
+constexpr EpochMs kDay0 = 1763856000000;  // 2025-11-23T00:00:00Z
+
+Observation
+Pass(EpochMs t, float iri, std::uint64_t vehicle = 1, float from = 0.0F, float to = 100.0F) {
     return {
         SegmentId{10},
         t,
         Traversal{
-            .vehicle_key = static_cast<std::uint64_t>(t), .speed_mps = 12.0F, .iri_m_per_km = iri}};
+            .vehicle_key = vehicle,
+            .speed_mps = 12.0F,
+            .from_m = from,
+            .to_m = to,
+            .iri_m_per_km = iri,
+            .samples = 500,
+            .sample_rate_hz = 100.0F,
+            .confidence = 0.8F}};
 }
 
-TEST(SegmentState, FoldsCountsAndSums) {
+Observation Bump(EpochMs t, std::uint64_t vehicle, float offset = 40.0F, float peak = 12.0F) {
+    return {
+        SegmentId{10},
+        t,
+        HazardEvent{
+            .vehicle_key = vehicle,
+            .offset_m = offset,
+            .uncertainty_m = 3.0F,
+            .peak_ms2 = peak,
+            .speed_mps = 12.0F}};
+}
+
+TEST(SegmentState, FoldsCountsSumsAndLoads) {
+    const ModelConfig config;
     SegmentState s;
-    Apply(s, Pass(2000, 2.0F));
-    Apply(s, Pass(1000, 4.0F));
-    Apply(s, Pass(3000, -1.0F));  // no estimate: counted as a pass only
+    Apply(s, Pass(kDay0 + 2000, 2.0F), config);
+    Apply(s, Pass(kDay0 + 1000, 4.0F), config);
+    Apply(s, Pass(kDay0 + 3000, -1.0F), config);  // no estimate: counted as a pass only
     AxleLoads a;
     a.axles = 2;
     a.load_kn = {80.0F, 160.0F};
-    Apply(s, {SegmentId{10}, 4000, a});
+    a.spacing_m = {0.0F, 5.0F};  // 5 m apart: two single axles
+    Apply(s, {SegmentId{10}, kDay0 + 4000, a}, config);
     EXPECT_EQ(s.segment, SegmentId{10});
     EXPECT_EQ(s.version, 4U);
     EXPECT_EQ(s.count(ObservationKind::kTraversal), 3U);
     EXPECT_EQ(s.iri_estimates, 2U);
-    EXPECT_DOUBLE_EQ(s.MeanIri(), 3.0);
-    EXPECT_EQ(s.first_event_ms, 1000);
-    EXPECT_EQ(s.last_event_ms, 4000);
-    EXPECT_DOUBLE_EQ(s.esal, 1.0 + 16.0);  // (80/80)^4 + (160/80)^4
+    EXPECT_DOUBLE_EQ(s.iri_sum, 6.0);
+    EXPECT_EQ(s.first_event_ms, kDay0 + 1000);
+    EXPECT_EQ(s.last_event_ms, kDay0 + 4000);
+    EXPECT_NEAR(s.structural.esal_total, 1.0 + 16.0, 1e-9);  // (80/80)^4 + (160/80)^4
+}
+
+TEST(SegmentState, RoughnessOfManyVehiclesResistsAnOutlier) {
+    const ModelConfig config;
+    SegmentState s;
+    for (std::uint64_t v = 1; v <= 8; ++v) {
+        Apply(
+            s,
+            Pass(
+                kDay0 + static_cast<EpochMs>(v) * 1000, 2.0F + 0.05F * static_cast<float>(v % 3), v
+            ),
+            config
+        );
+    }
+    Apply(s, Pass(kDay0 + 9000, 25.0F, 99), config);  // one broken device
+    const auto snapshot = Evaluate(s, config);
+    ASSERT_TRUE(snapshot.roughness);
+    EXPECT_NEAR(snapshot.roughness->iri_m_per_km, 2.05, 0.15);
+    EXPECT_EQ(snapshot.roughness->vehicles, 9U);
+    ASSERT_TRUE(snapshot.condition);
+    EXPECT_EQ(snapshot.condition->pci_class, ClassOfIndex(snapshot.condition->index));
+}
+
+TEST(SegmentState, HazardsAreConfirmedActedOnAndLowerTheIndex) {
+    const ModelConfig config;
+    SegmentState s;
+    for (std::uint64_t v = 1; v <= 5; ++v) {
+        Apply(s, Pass(kDay0 + static_cast<EpochMs>(v) * 1000, 2.0F, v), config);
+    }
+    const double before = Evaluate(s, config).condition->index;
+    for (std::uint64_t v = 1; v <= 3; ++v) {
+        Apply(s, Bump(kDay0 + 10000 + static_cast<EpochMs>(v) * 1000, v), config);
+    }
+    ASSERT_EQ(s.hazards.hazards().size(), 1U);
+    EXPECT_EQ(s.hazards.hazards()[0].status, HazardStatus::kConfirmed);
+    const auto after = Evaluate(s, config);
+    EXPECT_EQ(after.open_hazards.low + after.open_hazards.medium + after.open_hazards.high, 1);
+    EXPECT_LT(after.condition->index, before);
+
+    Apply(
+        s,
+        {SegmentId{10}, kDay0 + 20000, HazardAction{1, HazardActionKind::kAcknowledge, "acme"}},
+        config
+    );
+    EXPECT_EQ(s.hazards.hazards()[0].status, HazardStatus::kAcknowledged);
+    Apply(
+        s,
+        {SegmentId{10}, kDay0 + 21000, HazardAction{7, HazardActionKind::kAcknowledge, "acme"}},
+        config
+    );
+    EXPECT_EQ(s.actions_refused, 1U);
+
+    const auto summary = ParseConditionSummary(ConditionToJson(s, config));
+    ASSERT_TRUE(summary) << summary.error().Describe();
+    EXPECT_EQ(summary->hazards_open, 1U);
+    ASSERT_EQ(summary->hazards.size(), 1U);
+    EXPECT_EQ(summary->hazards[0].id, "10-1");
+    EXPECT_EQ(summary->hazards[0].status, HazardStatus::kAcknowledged);
+    EXPECT_EQ(summary->hazards[0].last_actor, "acme");
+    EXPECT_NEAR(summary->hazards[0].offset_m, 40.0, 0.1);
+}
+
+TEST(SegmentState, ClosesEachDayIntoTheHistory) {
+    const ModelConfig config;
+    SegmentState s;
+    for (int day = 0; day < 12; ++day) {
+        for (std::uint64_t v = 1; v <= 3; ++v) {
+            // Roughness grows by 0.1 m/km a day: the index falls, the trend is negative.
+            Apply(
+                s,
+                Pass(
+                    kDay0 + day * 86400000LL + static_cast<EpochMs>(v) * 1000,
+                    2.0F + 0.1F * static_cast<float>(day),
+                    v
+                ),
+                config
+            );
+        }
+    }
+    EXPECT_EQ(s.history.entries().size(), 11U);  // the 12th day is still open
+    EXPECT_EQ(s.history.entries().front().day, DayNumber(kDay0));
+    const auto snapshot = Evaluate(s, config);
+    ASSERT_TRUE(snapshot.trend_per_30d);
+    EXPECT_LT(*snapshot.trend_per_30d, 0.0);
+    const auto record = boost::json::parse(ConditionToJson(s, config)).as_object();
+    EXPECT_EQ(record.at("history").as_array().size(), 12U);
+    EXPECT_EQ(record.at("history").as_array()[0].at("day"), "2025-11-23");
 }
 
 TEST(SegmentState, EncodesAndDecodesExactly) {
+    const ModelConfig config;
     SegmentState s;
     for (int i = 0; i < 50; ++i) {
-        Apply(s, Pass(1000 + i, 1.0F + static_cast<float>(i) * 0.37F));
+        Apply(
+            s,
+            Pass(
+                kDay0 + i * 3600000LL,
+                1.0F + static_cast<float>(i) * 0.37F,
+                static_cast<std::uint64_t>(i % 7)
+            ),
+            config
+        );
     }
+    for (std::uint64_t v = 1; v <= 4; ++v) {
+        Apply(s, Bump(kDay0 + 200000000 + static_cast<EpochMs>(v), v), config);
+    }
+    Apply(s, {SegmentId{10}, kDay0 + 300000000, PavementTemperature{-4.0F, 50.0F}}, config);
+    StrainPasses strain;
+    strain.passes = 2;
+    strain.microstrain = {150.0F, 90.0F};
+    Apply(s, {SegmentId{10}, kDay0 + 300000001, strain}, config);
     const std::string bytes = EncodeState(s);
     const auto back = DecodeState(bytes);
     ASSERT_TRUE(back) << back.error().Describe();
     EXPECT_EQ(EncodeState(*back), bytes);
-    EXPECT_EQ(back->iri_sum, s.iri_sum);
+    EXPECT_EQ(back->hazards, s.hazards);
+    EXPECT_EQ(back->roughness, s.roughness);
+    EXPECT_EQ(back->structural, s.structural);
+    EXPECT_EQ(back->history, s.history);
     EXPECT_FALSE(DecodeState(std::string_view(bytes).substr(0, bytes.size() - 1)));
     EXPECT_FALSE(DecodeState(bytes + "?"));
     EXPECT_FALSE(DecodeState(""));
 }
 
 TEST(ConditionRecord, CarriesTheClassOfTheIndexAndParsesBack) {
+    const ModelConfig config;
     SegmentState s;
-    Apply(s, Pass(1000, 2.0F));
-    const std::string json = ConditionToJson(s);
+    Apply(s, Pass(kDay0, 2.0F), config);
+    const std::string json = ConditionToJson(s, config);
     const auto summary = ParseConditionSummary(json);
     ASSERT_TRUE(summary) << summary.error().Describe() << json;
     EXPECT_EQ(summary->segment, SegmentId{10});
@@ -60,10 +193,10 @@ TEST(ConditionRecord, CarriesTheClassOfTheIndexAndParsesBack) {
     ASSERT_TRUE(summary->index);
     EXPECT_EQ(summary->klass, ClassOfIndex(*summary->index));
     ASSERT_TRUE(summary->iri_m_per_km);
-    EXPECT_DOUBLE_EQ(*summary->iri_m_per_km, 2.0);
+    EXPECT_NEAR(*summary->iri_m_per_km, 2.0, 1e-3);
     SegmentState empty;
-    Apply(empty, {SegmentId{11}, 5, SoilMoisture{20.0F}});
-    const auto no_data = ParseConditionSummary(ConditionToJson(empty));
+    Apply(empty, {SegmentId{11}, kDay0, SoilMoisture{20.0F}}, config);
+    const auto no_data = ParseConditionSummary(ConditionToJson(empty, config));
     ASSERT_TRUE(no_data);
     EXPECT_FALSE(no_data->index);
     EXPECT_FALSE(no_data->klass);
@@ -89,6 +222,17 @@ TEST(ConditionClass, FollowsThePciScaleBoundaries) {
         EXPECT_EQ(ConditionClassFromString(ToString(c)), c);
     }
     EXPECT_FALSE(ConditionClassFromString("excellent"));
+}
+
+TEST(HazardId, RoundTrips) {
+    EXPECT_EQ(HazardIdText(SegmentId{123}, 4), "123-4");
+    const auto parsed = ParseHazardId("123-4");
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->first, SegmentId{123});
+    EXPECT_EQ(parsed->second, 4U);
+    EXPECT_FALSE(ParseHazardId("123"));
+    EXPECT_FALSE(ParseHazardId("x-1"));
+    EXPECT_FALSE(ParseHazardId("1-"));
 }
 
 }  // namespace

@@ -1,14 +1,21 @@
 #pragma once
 
+#include "pavewatch/pipeline/calibration.hpp"
 #include "pavewatch/pipeline/error.hpp"
 #include "pavewatch/pipeline/map_matcher.hpp"
+#include "pavewatch/pipeline/model_config.hpp"
 #include "pavewatch/pipeline/observation.hpp"
 #include "pavewatch/pipeline/raw_message.hpp"
+#include "pavewatch/pipeline/roughness_estimator.hpp"
 #include "pavewatch/pipeline/sensor_registry.hpp"
 
 #include <tl/expected.hpp>
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pavewatch::pipeline {
@@ -16,24 +23,23 @@ namespace pavewatch::pipeline {
 struct IngestOptions {
     /// A pass shorter than this on one segment yields no observation. Seconds.
     double min_pass_s = 0.5;
-    /// Scale from RMS of vertical acceleration over sqrt(speed) to IRI (walking skeleton;
-    /// the science core replaces it with a calibrated estimator).
-    double iri_gain = 1.2;
-    /// No roughness estimate below this speed, m/s (20 km/h).
-    double min_iri_speed_mps = 20.0 / 3.6;
 };
 
 /// Turns raw device messages into observations keyed by segment: validation, map matching,
-/// re-orientation, splitting a drive into per-segment passes, and the per-pass measurements.
-/// The same code runs in `pavewatch ingest` and in offline replay.
+/// re-orientation by gravity, splitting a drive into per-segment passes, and on each pass the
+/// roughness estimate (calibrated per device and vehicle) and the detected surface defects,
+/// each placed on its segment. The same code runs in `pavewatch ingest` and `pavewatch replay`.
 ///
-/// Holds references to the matcher and registry (which must outlive it); const and
-/// thread-safe after construction.
+/// Holds references to the matcher, registry, configuration and calibration store (which must
+/// outlive it). Thread-safe: the only mutable state is a cache of estimator prototypes behind a
+/// mutex.
 class IngestProcessor {
 public:
     IngestProcessor(
         const MapMatcher& matcher,
         const SensorRegistry& registry,
+        const ModelConfig& config,
+        const CalibrationStore& calibration,
         IngestOptions options = {}
     );
 
@@ -43,9 +49,16 @@ public:
     tl::expected<std::vector<Observation>, Error> ProcessEmbedded(std::string_view json) const;
 
 private:
+    /// A fresh estimator (its filter unused) for a sample rate and vehicle class.
+    RoughnessEstimator EstimatorFor(double rate_hz, VehicleClass vehicle_class) const;
+
     const MapMatcher* matcher_;
     const SensorRegistry* registry_;
+    const ModelConfig* config_;
+    const CalibrationStore* calibration_;
     IngestOptions options_;
+    mutable std::mutex cache_mutex_;
+    mutable std::map<std::pair<long, int>, RoughnessEstimator> prototypes_;
 };
 
 }  // namespace pavewatch::pipeline

@@ -32,6 +32,7 @@ struct Traversal {
     float iri_m_per_km = -1.0F;  ///< estimated IRI; < 0 when no estimate (too slow, too short)
     std::uint32_t samples = 0;   ///< accelerometer samples behind the estimate
     float sample_rate_hz = 0.0F;
+    float confidence = 0.0F;  ///< of the IRI estimate, [0, 1] (RoughnessEstimate::confidence)
 };
 
 /// A surface defect detected by one vehicle (a candidate pothole), placed on the segment.
@@ -39,7 +40,7 @@ struct HazardEvent {
     std::uint64_t vehicle_key = 0;
     float offset_m = 0.0F;       ///< from the segment's start
     float uncertainty_m = 0.0F;  ///< 1-sigma of the position: GPS error and timing
-    float peak_ms2 = 0.0F;       ///< high-passed vertical peak, m/s^2
+    float peak_ms2 = 0.0F;       ///< high-passed vertical peak brought to the 100 Hz scale, m/s^2
     float speed_mps = 0.0F;
     float score = 0.0F;  ///< detector's severity score (dimensionless)
     double lat = 0.0;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "pavewatch/pipeline/calibration.hpp"
 #include "pavewatch/pipeline/map_matcher.hpp"
+#include "pavewatch/pipeline/model_config.hpp"
 #include "pavewatch/pipeline/road_network.hpp"
 #include "pavewatch/pipeline/sensor_registry.hpp"
 
@@ -38,5 +40,24 @@ struct LoadedNetwork {
 
 /// Loads and cuts the network and the registry; the error names the file and the field.
 tl::expected<LoadedNetwork, std::string> LoadNetwork(const NetworkOptions& options);
+
+/// The pavement models' settings (`--model-config`, a JSON file overriding any defaults of
+/// ModelConfig) and the roughness calibration (`--calibration`, docs/condition-model.md).
+struct ModelOptions {
+    std::string model_config_file;
+    std::string calibration_file;
+};
+void AddModelOptions(
+    boost::program_options::options_description& desc,
+    ModelOptions& options,
+    bool with_calibration
+);
+
+struct LoadedModels {
+    pipeline::ModelConfig config;
+    std::unique_ptr<pipeline::InMemoryCalibrationStore> calibration;
+};
+/// Loads and validates them; the error names the file and the field.
+tl::expected<LoadedModels, std::string> LoadModels(const ModelOptions& options);
 
 }  // namespace pavewatch::common

@@ -2,6 +2,7 @@
 
 #include "pavewatch/gateway/condition_view.hpp"
 #include "pavewatch/http/server.hpp"
+#include "pavewatch/pipeline/map_matcher.hpp"
 
 #include <map>
 #include <memory>
@@ -29,7 +30,7 @@ private:
 /// that it can be tested without sockets.
 class Api {
 public:
-    Api(const ConditionView& view, std::string config_json);
+    Api(const ConditionView& view, const pipeline::MapMatcher& matcher, std::string config_json);
 
     /// Answers /api/v1/... and /config.json; nullopt for other paths.
     std::optional<http::Response> Handle(const http::Request& request);
@@ -38,8 +39,10 @@ private:
     http::Response Segments(const http::Request& request);
     http::Response Segment(const std::string& id);
     http::Response Network();
+    http::Response Hazards(const http::Request& request);
 
     const ConditionView& view_;
+    const pipeline::MapMatcher& matcher_;
     std::string config_json_;
     std::mutex cache_mutex_;
     std::uint64_t cached_generation_ = ~0ULL;
