@@ -10,10 +10,25 @@ namespace pavewatch::common {
 
 namespace po = boost::program_options;
 
-kafka::ClientConfig KafkaOptions::Client(const std::string& client_id) const {
+kafka::ClientConfig KafkaOptions::Client(const std::string& client_id, Logger* log) const {
     kafka::ClientConfig config;
     config.brokers = brokers;
     config.client_id = client_id;
+    if (log != nullptr) {
+        config.log = [log,
+                      client_id](int level, std::string_view facility, std::string_view message) {
+            // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
+            const LogLevel mapped = level <= 3   ? LogLevel::kError
+                                    : level == 4 ? LogLevel::kWarn
+                                    : level <= 6 ? LogLevel::kInfo
+                                                 : LogLevel::kDebug;
+            log->Log(
+                mapped,
+                message,
+                {{"source", "librdkafka"}, {"facility", facility}, {"client", client_id}}
+            );
+        };
+    }
     for (const auto& p : properties) {
         const auto eq = p.find('=');
         if (eq != std::string::npos) {

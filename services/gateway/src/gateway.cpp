@@ -100,7 +100,7 @@ public:
         int partitions = -1;
         while (!common::StopFlag::Requested()) {
             auto count = kafka::PartitionCount(
-                kafka_.Client("pavewatch-gateway-meta"),
+                kafka_.Client("pavewatch-gateway-meta", &log_),
                 kafka_.topics.conditions,
                 std::chrono::seconds(5)
             );
@@ -117,7 +117,7 @@ public:
         kafka::ConsumerOptions co;
         co.read_committed = true;
         co.report_partition_eof = true;
-        auto consumer = kafka::Consumer::Create(kafka_.Client("pavewatch-gateway"), co);
+        auto consumer = kafka::Consumer::Create(kafka_.Client("pavewatch-gateway", &log_), co);
         if (!consumer) {
             log_.Error(
                 "cannot create the conditions consumer", {{"error", consumer.error().Describe()}}
@@ -402,7 +402,7 @@ int Main(int argc, char** argv) {
 
     if (kafka.create_topics) {
         if (auto t = kafka::EnsureTopics(
-                kafka.Client("pavewatch-gateway-admin"),
+                kafka.Client("pavewatch-gateway-admin", &log),
                 kafka.TopicSpecs(),
                 std::chrono::seconds(30)
             );

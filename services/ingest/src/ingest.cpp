@@ -213,7 +213,9 @@ int Main(int argc, char** argv) {
     log.Info("operations endpoint", {{"port", static_cast<int>(ops.port())}});
     if (kafka.create_topics) {
         if (auto t = kafka::EnsureTopics(
-                kafka.Client("pavewatch-ingest-admin"), kafka.TopicSpecs(), std::chrono::seconds(30)
+                kafka.Client("pavewatch-ingest-admin", &log),
+                kafka.TopicSpecs(),
+                std::chrono::seconds(30)
             );
             !t) {
             log.Error("cannot create topics", {{"error", t.error().Describe()}});
@@ -236,7 +238,9 @@ int Main(int argc, char** argv) {
     eos.input_topics = {kafka.topics.raw_vehicle, kafka.topics.raw_embedded};
     eos.dlq_topic = kafka.topics.dlq;
     eos.commit_interval = std::chrono::milliseconds(commit_ms);
-    stream::EosLoop loop(eos, kafka.Client("pavewatch-ingest-" + instance_id), processor, log, ops);
+    stream::EosLoop loop(
+        eos, kafka.Client("pavewatch-ingest-" + instance_id, &log), processor, log, ops
+    );
     const int code = loop.Run();
     log.Info("stopped", {{"exit_code", code}});
     return code;

@@ -5,6 +5,29 @@
 #include <cstring>
 
 namespace pavewatch::kafka {
+
+/// What both client kinds keep for librdkafka's callbacks (the conf's opaque points at it).
+struct CallbackTarget {
+    std::function<void(int, std::string_view, std::string_view)> log;
+};
+
+namespace {
+
+void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+    const auto* target = static_cast<const CallbackTarget*>(rd_kafka_opaque(rk));
+    if (target != nullptr && target->log) {
+        target->log(level, facility != nullptr ? facility : "", message != nullptr ? message : "");
+    }
+}
+
+void RouteLogs(rd_kafka_conf_t* conf, const ClientConfig& config) {
+    if (config.log) {
+        rd_kafka_conf_set_log_cb(conf, &OnLog);
+    }
+}
+
+}  // namespace
+
 namespace {
 
 KafkaError FromCode(rd_kafka_resp_err_t err, std::string message = {}) {
@@ -121,18 +144,31 @@ struct HandleDeleter {
 };
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
 
-tl::expected<HandlePtr, KafkaError> AdminHandle(const ClientConfig& config) {
+/// A client handle with its log target; the handle is destroyed before the target.
+struct AdminClient {
+    std::unique_ptr<CallbackTarget> target;
+    HandlePtr handle;
+    rd_kafka_t* get() const { return handle.get(); }
+};
+
+tl::expected<AdminClient, KafkaError> AdminHandle(const ClientConfig& config) {
     auto conf = BaseConf(config);
     if (!conf) {
         return tl::unexpected(conf.error());
     }
+    AdminClient client;
+    client.target = std::make_unique<CallbackTarget>();
+    client.target->log = config.log;
+    rd_kafka_conf_set_opaque(conf->get(), client.target.get());
+    RouteLogs(conf->get(), config);
     char errstr[512];
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), errstr, sizeof(errstr));
     if (rk == nullptr) {
         return tl::unexpected(FromCode(RD_KAFKA_RESP_ERR__INVALID_ARG, errstr));
     }
     (void)conf->release();  // owned by rk now
-    return HandlePtr(rk);
+    client.handle.reset(rk);
+    return client;
 }
 
 }  // namespace
@@ -247,7 +283,7 @@ tl::expected<int, KafkaError> PartitionCount(
 // ---------------------------------------------------------------------------------------------
 // Producer
 
-struct Producer::Impl {
+struct Producer::Impl : CallbackTarget {
     rd_kafka_t* rk = nullptr;
     ProducerOptions options;
 
@@ -260,7 +296,7 @@ struct Producer::Impl {
     }
 
     static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
-        auto* self = static_cast<Impl*>(opaque);
+        auto* self = static_cast<Impl*>(static_cast<CallbackTarget*>(opaque));
         const char* topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "";
         if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (self->options.on_delivery_failure) {
@@ -306,7 +342,9 @@ Producer::Create(const ClientConfig& config, const ProducerOptions& options) {
             return tl::unexpected(ok.error());
         }
     }
-    rd_kafka_conf_set_opaque(conf->get(), impl.get());
+    impl->log = config.log;
+    rd_kafka_conf_set_opaque(conf->get(), static_cast<CallbackTarget*>(impl.get()));
+    RouteLogs(conf->get(), config);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &Impl::OnDelivery);
     char errstr[512];
     impl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), errstr, sizeof(errstr));
@@ -418,7 +456,7 @@ std::optional<KafkaError> Producer::FatalError() const {
 // ---------------------------------------------------------------------------------------------
 // Consumer
 
-struct Consumer::Impl {
+struct Consumer::Impl : CallbackTarget {
     rd_kafka_t* rk = nullptr;
     rd_kafka_message_t* current = nullptr;  ///< the record the last Poll returned
     ConsumerOptions options;
@@ -447,7 +485,7 @@ struct Consumer::Impl {
         rd_kafka_topic_partition_list_t* partitions,
         void* opaque
     ) {
-        auto* self = static_cast<Impl*>(opaque);
+        auto* self = static_cast<Impl*>(static_cast<CallbackTarget*>(opaque));
         const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
             if (cooperative) {
@@ -496,6 +534,9 @@ Consumer::Create(const ClientConfig& config, const ConsumerOptions& options) {
     if (!options.group_id.empty()) {
         settings["group.id"] = options.group_id;
         settings["partition.assignment.strategy"] = options.assignment_strategy;
+        if (!options.group_instance_id.empty()) {
+            settings["group.instance.id"] = options.group_instance_id;
+        }
         settings["session.timeout.ms"] = std::to_string(options.session_timeout.count());
         settings["max.poll.interval.ms"] = std::to_string(options.max_poll_interval.count());
         settings["heartbeat.interval.ms"] =
@@ -513,7 +554,9 @@ Consumer::Create(const ClientConfig& config, const ConsumerOptions& options) {
             return tl::unexpected(ok.error());
         }
     }
-    rd_kafka_conf_set_opaque(conf->get(), impl.get());
+    impl->log = config.log;
+    rd_kafka_conf_set_opaque(conf->get(), static_cast<CallbackTarget*>(impl.get()));
+    RouteLogs(conf->get(), config);
     if (!options.group_id.empty()) {
         rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::OnRebalance);
     }

@@ -33,6 +33,8 @@ struct EosLoop::Impl final : Transaction {
 
     std::optional<kafka::Producer> producer;
     std::optional<kafka::Consumer> consumer;
+    kafka::ConsumerOptions consumer_options;
+    bool replacing_consumer = false;
     bool in_txn = false;
     bool needs_abort = false;
     bool fatal = false;
@@ -51,6 +53,7 @@ struct EosLoop::Impl final : Transaction {
     prometheus::Counter* committed = nullptr;
     prometheus::Counter* aborted = nullptr;
     prometheus::Counter* producer_recreated = nullptr;
+    prometheus::Counter* consumer_replaced = nullptr;
     prometheus::Histogram* commit_seconds = nullptr;
     prometheus::Family<prometheus::Gauge>* lag_family = nullptr;
     prometheus::Gauge* queue_depth = nullptr;
@@ -81,6 +84,12 @@ struct EosLoop::Impl final : Transaction {
             &prometheus::BuildCounter()
                  .Name(prefix + "producer_recreated_total")
                  .Help("Transactional producers recreated after a fatal error (fencing)")
+                 .Register(registry)
+                 .Add({});
+        consumer_replaced =
+            &prometheus::BuildCounter()
+                 .Name(prefix + "consumer_replaced_total")
+                 .Help("Consumers replaced after a fatal error (e.g. static member fenced)")
                  .Register(registry)
                  .Add({});
         commit_seconds =
@@ -415,7 +424,9 @@ struct EosLoop::Impl final : Transaction {
         );
     }
 
-    void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
+    void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost_by_group) {
+        // While a fenced consumer is torn down its partitions are someone else's already.
+        const bool lost = lost_by_group || replacing_consumer;
         log.Info(
             lost ? "partitions lost" : "partitions revoked",
             {{"count", static_cast<std::int64_t>(partitions.size())}}
@@ -473,6 +484,52 @@ struct EosLoop::Impl final : Transaction {
         ops.SetReady(processor_ready && broker_ok, reason);
     }
 
+    bool CreateConsumer() {
+        auto c = kafka::Consumer::Create(client, consumer_options);
+        if (!c) {
+            log.Error("cannot create the consumer", {{"error", c.error().Describe()}});
+            return false;
+        }
+        consumer.emplace(std::move(*c));
+        if (auto s = consumer->Subscribe(options.input_topics); !s) {
+            log.Error("cannot subscribe", {{"error", s.error().Describe()}});
+            return false;
+        }
+        return true;
+    }
+
+    /// A consumer that failed fatally (e.g. a static member fenced after the broker restarted,
+    /// a known librdkafka behaviour) is replaced by a new one; its uncommitted work is dropped
+    /// and its partitions are prepared again when the group hands them back.
+    void ReplaceConsumer(const kafka::KafkaError& why) {
+        log.Warn("the consumer failed fatally; replacing it", {{"error", why.Describe()}});
+        consumer_replaced->Increment();
+        replacing_consumer = true;
+        if (in_txn) {
+            aborted->Increment();
+            auto r = producer->AbortTransaction(kTxnCallTimeout);
+            if (!r && r.error().fatal) {
+                RecreateProducer(r.error());
+            }
+        }
+        in_txn = false;
+        needs_abort = false;
+        pending.clear();
+        records_in_txn = 0;
+        processor.OnAbort();
+        const auto assigned_now = consumer->Assignment();
+        if (!assigned_now.empty()) {
+            processor.OnRevoked(assigned_now);
+        }
+        held.clear();
+        consumer.reset();  // closes it (revoking through OnRevoked as lost)
+        replacing_consumer = false;
+        common::StopFlag::WaitFor(milliseconds(1000));
+        if (!common::StopFlag::Requested() && !CreateConsumer()) {
+            fatal = true;
+        }
+    }
+
     int Run() {
         if (!CreateProducer()) {
             return 1;
@@ -481,20 +538,15 @@ struct EosLoop::Impl final : Transaction {
         co.group_id = options.group_id;
         co.read_committed = true;
         co.assignment_strategy = options.assignment_strategy;
+        co.group_instance_id = options.group_instance_id;
         co.session_timeout = options.session_timeout;
         co.max_poll_interval = options.max_poll_interval;
         co.rebalance.on_assigned = [this](const std::vector<TopicPartition>& p) { OnAssigned(p); };
         co.rebalance.on_revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
             OnRevoked(p, lost);
         };
-        auto c = kafka::Consumer::Create(client, co);
-        if (!c) {
-            log.Error("cannot create the consumer", {{"error", c.error().Describe()}});
-            return 1;
-        }
-        consumer.emplace(std::move(*c));
-        if (auto s = consumer->Subscribe(options.input_topics); !s) {
-            log.Error("cannot subscribe", {{"error", s.error().Describe()}});
+        consumer_options = co;
+        if (!CreateConsumer()) {
             return 1;
         }
         log.Info(
@@ -531,9 +583,8 @@ struct EosLoop::Impl final : Transaction {
             } else if (r.status == kafka::PollStatus::kError) {
                 errors->Increment();
                 if (r.error.fatal) {
-                    log.Error("the consumer failed fatally", {{"error", r.error.Describe()}});
-                    fatal = true;
-                    break;
+                    ReplaceConsumer(r.error);
+                    continue;
                 }
                 if (Clock::now() - last_error_log > std::chrono::seconds(5)) {
                     last_error_log = Clock::now();

@@ -368,7 +368,8 @@ private:
         kafka::ConsumerOptions co;
         co.read_committed = true;
         co.report_partition_eof = true;
-        auto client = options_.kafka.Client("pavewatch-wear-restore-" + options_.instance_id);
+        auto client =
+            options_.kafka.Client("pavewatch-wear-restore-" + options_.instance_id, &log_);
         client.properties.emplace("fetch.max.bytes", "104857600");
         client.properties.emplace("max.partition.fetch.bytes", "16777216");
         auto c = kafka::Consumer::Create(client, co);
@@ -611,7 +612,7 @@ int Main(int argc, char** argv) {
 
     if (o.kafka.create_topics) {
         if (auto t = kafka::EnsureTopics(
-                o.kafka.Client("pavewatch-wear-admin"),
+                o.kafka.Client("pavewatch-wear-admin", &log),
                 o.kafka.TopicSpecs(),
                 std::chrono::seconds(30)
             );
@@ -638,6 +639,8 @@ int Main(int argc, char** argv) {
     eos.service = "wear";
     eos.group_id = o.group_id;
     eos.transactional_id = "pavewatch-wear-" + o.instance_id;
+    // A wear instance keeps its partitions (and its local state) across restarts.
+    eos.group_instance_id = "pavewatch-wear-" + o.instance_id;
     eos.input_topics = {o.kafka.topics.observations, o.kafka.topics.hazard_actions};
     eos.dlq_topic = o.kafka.topics.dlq;
     eos.commit_interval = o.commit_interval;
@@ -649,7 +652,7 @@ int Main(int argc, char** argv) {
     int code = 0;
     {
         stream::EosLoop loop(
-            eos, o.kafka.Client("pavewatch-wear-" + o.instance_id), processor, log, ops
+            eos, o.kafka.Client("pavewatch-wear-" + o.instance_id, &log), processor, log, ops
         );
         processor.Attach(loop);
         code = loop.Run();

@@ -194,4 +194,61 @@ ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
     return records;
 }
 
+std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic) {
+    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
+    if (!count) {
+        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
+    }
+    kafka::ConsumerOptions options;
+    options.read_committed = true;
+    auto consumer = kafka::Consumer::Create(Client("test-offsets-" + UniqueSuffix()), options);
+    if (!consumer) {
+        throw std::runtime_error(consumer.error().Describe());
+    }
+    std::map<std::int32_t, std::int64_t> out;
+    for (int p = 0; p < *count; ++p) {
+        auto marks = consumer->QueryWatermarks({topic, p}, std::chrono::seconds(10));
+        if (!marks) {
+            throw std::runtime_error("watermarks: " + marks.error().Describe());
+        }
+        out[p] = marks->second;
+    }
+    return out;
+}
+
+std::map<std::int32_t, std::int64_t>
+CommittedOffsets(const std::string& group, const std::string& topic) {
+    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
+    if (!count) {
+        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
+    }
+    kafka::ConsumerOptions options;
+    options.group_id = group;  // never subscribes: only reads the group's offsets
+    options.read_committed = true;
+    auto consumer = kafka::Consumer::Create(Client("test-committed-" + UniqueSuffix()), options);
+    if (!consumer) {
+        throw std::runtime_error(consumer.error().Describe());
+    }
+    std::vector<kafka::TopicPartition> partitions;
+    for (int p = 0; p < *count; ++p) {
+        partitions.push_back({topic, p});
+    }
+    std::map<std::int32_t, std::int64_t> out;
+    auto committed = consumer->Committed(partitions, std::chrono::seconds(10));
+    if (committed) {
+        for (const auto& o : *committed) {
+            out[o.partition] = o.offset;
+        }
+    }
+    return out;
+}
+
+std::int64_t CommittedTotal(const std::string& group, const std::string& topic) {
+    std::int64_t total = 0;
+    for (const auto& [p, offset] : CommittedOffsets(group, topic)) {
+        total += std::max<std::int64_t>(0, offset);
+    }
+    return total;
+}
+
 }  // namespace pavewatch::test_support

@@ -2,6 +2,8 @@
 
 #include "pavewatch/test_support/paths.hpp"
 
+#include <algorithm>
+
 namespace pavewatch::test_support {
 
 std::unique_ptr<Process> StartService(
@@ -11,8 +13,10 @@ std::unique_ptr<Process> StartService(
     std::vector<std::string> extra_args,
     const std::string& log_name
 ) {
-    std::vector<std::string> args{
-        service, "--brokers", Brokers(), "--create-topics", "false", "--metrics-port", "0"};
+    std::vector<std::string> args{service, "--brokers", Brokers(), "--create-topics", "false"};
+    if (std::find(extra_args.begin(), extra_args.end(), "--metrics-port") == extra_args.end()) {
+        args.insert(args.end(), {"--metrics-port", "0"});
+    }
     const auto flags = topics.Flags();
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), extra_args.begin(), extra_args.end());

@@ -40,7 +40,9 @@ struct KafkaOptions {
     /// Extra librdkafka properties, `--kafka-property key=value` (repeatable): TLS, SASL.
     std::vector<std::string> properties;
 
-    kafka::ClientConfig Client(const std::string& client_id) const;
+    /// Client settings for one client; with a logger, librdkafka's own log lines become
+    /// structured log lines of the service (facility and client id as fields).
+    kafka::ClientConfig Client(const std::string& client_id, Logger* log = nullptr) const;
     /// Every PaveWatch topic with its partitions and cleanup policy.
     std::vector<kafka::TopicSpec> TopicSpecs() const;
 };

@@ -38,6 +38,9 @@ struct ClientConfig {
     std::string brokers = "127.0.0.1:9092";  ///< bootstrap.servers
     std::string client_id = "pavewatch";
     std::map<std::string, std::string> properties;
+    /// Receives librdkafka's own log lines (syslog level 0-7, facility, message) instead of
+    /// stderr; called from librdkafka's threads. Empty: librdkafka prints them itself.
+    std::function<void(int level, std::string_view facility, std::string_view message)> log;
 };
 
 struct TopicPartition {
@@ -178,6 +181,9 @@ struct ConsumerOptions {
     /// The group's assignment strategy. Eager "range" by default: librdkafka 2.0.2's
     /// cooperative-sticky had hangs fixed in later releases (docs/architecture.md).
     std::string assignment_strategy = "range";
+    /// Static group membership (KIP-345): an instance that restarts under the same id gets its
+    /// partitions back at once, without a rebalance. Empty: dynamic membership.
+    std::string group_instance_id;
     std::chrono::milliseconds session_timeout{10000};
     std::chrono::milliseconds max_poll_interval{300000};
     RebalanceListener rebalance;

@@ -92,6 +92,8 @@ struct EosOptions {
     std::chrono::milliseconds session_timeout{10000};
     std::chrono::milliseconds max_poll_interval{300000};
     std::string assignment_strategy = "range";
+    /// Static membership id (empty: dynamic); see kafka::ConsumerOptions::group_instance_id.
+    std::string group_instance_id;
     /// Producer delivery callback target (e.g. to learn changelog offsets).
     std::function<void(std::string_view topic, std::int32_t partition, std::int64_t offset)>
         on_delivered;

@@ -50,4 +50,14 @@ std::vector<ConsumedRecord> ConsumeToEnd(
     std::chrono::milliseconds timeout = std::chrono::seconds(60)
 );
 
+/// End offset of every partition of `topic` (the last stable offset).
+std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic);
+
+/// Offsets committed by consumer group `group` on `topic` (-1 where none).
+std::map<std::int32_t, std::int64_t>
+CommittedOffsets(const std::string& group, const std::string& topic);
+
+/// Sum over partitions of max(0, committed) (progress of a group on a topic).
+std::int64_t CommittedTotal(const std::string& group, const std::string& topic);
+
 }  // namespace pavewatch::test_support

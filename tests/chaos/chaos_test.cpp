@@ -1,0 +1,252 @@
+// Exactly-once on the real broker: whatever happens to the wear processor or the broker, the
+// final state of every segment equals the offline fold of the same observations.
+
+#include "load.hpp"
+#include "pavewatch/test_support/kafka_helpers.hpp"
+#include "pavewatch/test_support/net_client.hpp"
+#include "pavewatch/test_support/paths.hpp"
+#include "pavewatch/test_support/process.hpp"
+#include "pavewatch/test_support/services.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+namespace pavewatch::chaos {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::Process;
+
+class Chaos : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_FALSE(test_support::Brokers().empty())
+            << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+        topics_ = test_support::MakeTopics(
+            ::testing::UnitTest::GetInstance()->current_test_info()->name(), 6
+        );
+        dir_ = test_support::TempDir("chaos");
+        group_ = "chaos-" + test_support::UniqueSuffix();
+        seed_ = std::random_device{}();
+        std::cout << "seed " << seed_ << "\n";
+    }
+
+    std::unique_ptr<Process> StartWear(const std::string& instance, int metrics_port = 0) {
+        return test_support::StartService(
+            "wear",
+            topics_,
+            dir_,
+            {"--state-dir",
+             dir_ + "/" + instance,
+             "--instance-id",
+             instance + "-" + group_,
+             "--group-id",
+             group_,
+             "--commit-interval-ms",
+             "100",
+             "--session-timeout-ms",
+             "6000",
+             "--cache-entries",
+             "20000",
+             "--metrics-port",
+             std::to_string(metrics_port)},
+            "wear-" + instance
+        );
+    }
+
+    std::int64_t Progress() {
+        return test_support::CommittedTotal(group_, topics_.topics.observations);
+    }
+
+    /// Waits until the group has committed `target` input records; fails with the logs if not.
+    bool WaitForProgress(
+        std::int64_t target,
+        std::chrono::seconds timeout,
+        Process* must_run = nullptr
+    ) {
+        bool died = false;
+        const bool reached = test_support::Eventually(
+            [&] {
+                if (must_run != nullptr && !must_run->Running()) {
+                    died = true;
+                    return true;
+                }
+                return Progress() >= target;
+            },
+            timeout
+        );
+        return reached && !died;
+    }
+
+    std::int64_t InputRecords() {
+        std::int64_t total = 0;
+        for (const auto& [p, end] : test_support::EndOffsets(topics_.topics.observations)) {
+            total += end;
+        }
+        return total;
+    }
+
+    void ExpectExact(std::uint64_t observations, std::uint64_t segments) {
+        const auto reference =
+            ReferenceFold(observations, segments, seed_, pipeline::ModelConfig{});
+        const auto actual = ChangelogStates(topics_.topics.changelog);
+        const auto c = Compare(reference, actual);
+        std::cout << "segments " << c.segments << ", byte-identical " << c.identical << "\n";
+        EXPECT_EQ(c.missing, 0U) << c.first_difference;
+        EXPECT_EQ(c.extra, 0U);
+        EXPECT_EQ(c.count_mismatch, 0U) << "lost or double-counted input: " << c.first_difference;
+        EXPECT_EQ(c.sum_mismatch, 0U) << c.first_difference;
+        EXPECT_EQ(c.identical, c.segments)
+            << "the fold is deterministic: states should be identical\n"
+            << c.first_unidentical;
+    }
+
+    std::string Logs(const Process& p) {
+        return "\n" + p.log_path() + ":\n" + test_support::Tail(p.log_path(), 40);
+    }
+
+    test_support::TestTopics topics_;
+    std::string dir_;
+    std::string group_;
+    std::uint64_t seed_ = 0;
+};
+
+TEST_F(Chaos, KillNineAtTenRandomPointsLosesNothingAndCountsNothingTwice) {
+    constexpr std::uint64_t kObservations = 1'000'000;
+    constexpr std::uint64_t kSegments = 10'000;
+    ProduceLoad(topics_.topics.observations, 0, kObservations, kSegments, seed_);
+    const std::int64_t total = InputRecords();
+    ASSERT_EQ(total, static_cast<std::int64_t>(kObservations));
+
+    std::mt19937_64 rng(seed_);
+    std::uniform_real_distribution<double> fraction(0.02, 0.95);
+    std::vector<double> points;
+    for (int k = 0; k < 10; ++k) {
+        points.push_back(fraction(rng));
+    }
+    std::sort(points.begin(), points.end());
+
+    auto wear = StartWear("a");
+    int kills = 0;
+    std::int64_t last = 0;
+    for (const double p : points) {
+        // Each kill interrupts a running processor: it has made progress since its start.
+        const auto target =
+            std::max(static_cast<std::int64_t>(p * static_cast<double>(total)), last + 1000);
+        ASSERT_TRUE(WaitForProgress(target, 120s, wear.get()))
+            << "no progress to " << target << Logs(*wear);
+        wear->Kill();  // SIGKILL: no commit, no flush, no goodbye
+        ++kills;
+        last = Progress();
+        wear = StartWear("a");
+    }
+    EXPECT_EQ(kills, 10);
+    ASSERT_TRUE(WaitForProgress(total, 180s, wear.get()))
+        << "stuck at " << Progress() << " of " << total << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    ExpectExact(kObservations, kSegments);
+}
+
+TEST_F(Chaos, TheSurvivorOfTwoInstancesTakesOverWithExactState) {
+    constexpr std::uint64_t kObservations = 300'000;
+    constexpr std::uint64_t kSegments = 5'000;
+    ProduceLoad(topics_.topics.observations, 0, kObservations, kSegments, seed_);
+    const int b_port = test_support::FreePort();
+    auto a = StartWear("a");
+    auto b = StartWear("b", b_port);
+    // Both must hold partitions before one dies.
+    ASSERT_TRUE(test_support::Eventually(
+        [&] {
+            const auto m = test_support::HttpGet(b_port, "/metrics").body;
+            return m.find("pavewatch_wear_assigned_partitions 6") != std::string::npos ||
+                   m.find("pavewatch_wear_assigned_partitions 4") != std::string::npos ||
+                   m.find("pavewatch_wear_assigned_partitions 8") != std::string::npos;
+        },
+        60s
+    )) << Logs(*b);
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations) / 4, 120s))
+        << Logs(*a) << Logs(*b);
+    a->Kill();
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 180s, b.get()))
+        << Logs(*b);
+    // Every partition of both input topics is now the survivor's.
+    EXPECT_TRUE(test_support::Eventually(
+        [&] {
+            return test_support::HttpGet(b_port, "/metrics")
+                       .body.find("pavewatch_wear_assigned_partitions 12") != std::string::npos;
+        },
+        30s
+    ));
+    EXPECT_EQ(b->Stop(), 0) << Logs(*b);
+    ExpectExact(kObservations, kSegments);
+}
+
+TEST_F(Chaos, ADeletedStateFolderIsRebuiltFromTheChangelog) {
+    constexpr std::uint64_t kFirst = 200'000;
+    constexpr std::uint64_t kObservations = 300'000;
+    constexpr std::uint64_t kSegments = 5'000;
+    ProduceLoad(topics_.topics.observations, 0, kFirst, kSegments, seed_);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kFirst), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    std::filesystem::remove_all(dir_ + "/a");
+    ProduceLoad(topics_.topics.observations, kFirst, kObservations, kSegments, seed_);
+    wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    const std::string log = test_support::ReadFile(wear->log_path());
+    EXPECT_NE(log.find(R"("message":"restoring state from the changelog")"), std::string::npos);
+    EXPECT_NE(log.find(R"("local":false)"), std::string::npos)
+        << "the rebuilt partitions had no local state";
+    ExpectExact(kObservations, kSegments);
+}
+
+TEST_F(Chaos, ProcessingResumesByItselfAfterTheBrokerRestarts) {
+    const char* name = std::getenv("PAVEWATCH_KAFKA_NAME");  // NOLINT(concurrency-mt-unsafe)
+    ASSERT_NE(
+        name, nullptr
+    ) << "PAVEWATCH_KAFKA_NAME (the broker's name for scripts/kafka) is not set";
+    constexpr std::uint64_t kObservations = 300'000;
+    constexpr std::uint64_t kSegments = 5'000;
+    ProduceLoad(topics_.topics.observations, 0, kObservations, kSegments, seed_);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations) / 3, 120s)) << Logs(*wear);
+    Process restart(
+        test_support::ProjectPath("scripts/kafka"), {"restart", name}, dir_ + "/broker-restart.log"
+    );
+    ASSERT_EQ(restart.Wait(120s), 0) << test_support::Tail(restart.log_path());
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 240s)) << Logs(*wear);
+    EXPECT_TRUE(wear->Running()) << "the processor must ride out a broker restart" << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    ExpectExact(kObservations, kSegments);
+}
+
+TEST_F(Chaos, PoisonGoesToTheDeadLetterTopicWithoutStallingThePartition) {
+    constexpr std::uint64_t kObservations = 100'000;
+    constexpr std::uint64_t kSegments = 2'000;
+    const auto poison =
+        ProduceLoad(topics_.topics.observations, 0, kObservations, kSegments, seed_, 100);
+    ASSERT_EQ(poison.size(), 100U);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(
+        WaitForProgress(static_cast<std::int64_t>(kObservations + poison.size()), 120s, wear.get())
+    ) << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    const auto dead = test_support::ConsumeToEnd(topics_.topics.dlq);
+    ASSERT_EQ(dead.size(), poison.size());
+    std::multiset<std::string> got;
+    for (const auto& d : dead) {
+        got.insert(d.value);
+    }
+    EXPECT_EQ(got, std::multiset<std::string>(poison.begin(), poison.end()))
+        << "the original bytes must be kept";
+    ExpectExact(kObservations, kSegments);
+}
+
+}  // namespace
+}  // namespace pavewatch::chaos
