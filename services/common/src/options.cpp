@@ -91,15 +91,19 @@ void AddKafkaOptions(po::options_description& desc, KafkaOptions& k) {
       "topic of contractors' hazard actions");
 }
 
-void AddCommonOptions(po::options_description& desc, CommonOptions& c) {
+void AddCommonOptions(po::options_description& desc, CommonOptions& c, bool own_metrics_port) {
     desc.add_options()("help", "show this help")(
         "log-level", po::value(&c.log_level)->default_value(c.log_level), "debug|info|warn|error"
-    )("metrics-port",
-      po::value(&c.metrics_port)->default_value(c.metrics_port),
-      "port of /metrics, /healthz, /readyz (0: any free port)"
-    )("metrics-address",
-      po::value(&c.metrics_address)->default_value(c.metrics_address),
-      "address of the operations endpoint");
+    );
+    if (own_metrics_port) {
+        desc.add_options()(
+            "metrics-port",
+            po::value(&c.metrics_port)->default_value(c.metrics_port),
+            "port of /metrics, /healthz, /readyz (0: any free port)"
+        )("metrics-address",
+          po::value(&c.metrics_address)->default_value(c.metrics_address),
+          "address of the operations endpoint");
+    }
 }
 
 tl::expected<ParsedOptions, std::string>

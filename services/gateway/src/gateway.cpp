@@ -308,7 +308,9 @@ public:
             hazards_[i]->Set(hazard_counts[i]);
         }
         if (newest > 0) {
-            freshness_->Set(static_cast<double>(WallMs() - newest) / 1000.0);
+            // Event times ahead of the clock (a sped-up simulation, a device clock running
+            // fast) count as fresh, not as negative age.
+            freshness_->Set(std::max(0.0, static_cast<double>(WallMs() - newest) / 1000.0));
         }
     }
 
@@ -353,7 +355,7 @@ int Main(int argc, char** argv) {
     po::options_description desc(
         "pavewatch gateway: live condition map, REST API, WebSocket feed and metrics"
     );
-    common::AddCommonOptions(desc, common_options);
+    common::AddCommonOptions(desc, common_options, false);
     common::AddKafkaOptions(desc, kafka);
     common::AddNetworkOptions(desc, network_options, false);
     desc.add_options()(

@@ -57,7 +57,12 @@ struct CommonOptions {
 
 /// Adds the shared flags to `desc`, bound to `kafka` and `common`.
 void AddKafkaOptions(boost::program_options::options_description& desc, KafkaOptions& kafka);
-void AddCommonOptions(boost::program_options::options_description& desc, CommonOptions& common);
+/// `own_metrics_port` false for a service that serves /metrics on its main port (the gateway).
+void AddCommonOptions(
+    boost::program_options::options_description& desc,
+    CommonOptions& common,
+    bool own_metrics_port = true
+);
 
 /// Parses flags, then PAVEWATCH_* environment variables for flags not given (PAVEWATCH_BROKERS
 /// for --brokers, PAVEWATCH_TOPIC_DLQ for --topic-dlq). Returns the error text on bad input
