@@ -57,6 +57,8 @@ TEST(WalkingSkeleton, SimulatorToGatewayFeedAndApi) {
     auto hello = feed.Read(10s);
     ASSERT_TRUE(hello);
     EXPECT_EQ(json::parse(*hello).at("type"), "hello");
+    EXPECT_EQ(json::parse(*hello).at("role"), "agency");  // no tokens configured: open
+    ASSERT_TRUE(feed.Send(R"({"type":"subscribe","kinds":["conditions","hazards","alerts"]})"));
     auto snapshot = feed.Read(10s);
     ASSERT_TRUE(snapshot);
     const auto snap = json::parse(*snapshot).as_object();

@@ -71,6 +71,9 @@ export function describeClose(code: number, reason: string): string {
 export class Feed {
   /** Seq of the last message processed (0: none yet). */
   lastSeq = 0;
+  /** The feed session the last seq belongs to, and the one the latest hello announced. */
+  private session: string | null = null;
+  private pendingSession: string | null = null;
   private ws: WebSocket | null = null;
   private attempt = 0;
   private stopped = false;
@@ -150,6 +153,8 @@ export class Feed {
           bbox: null,
           segments: null,
           min_class: null,
+          // Resuming names the session the last seq belongs to (from `hello` or `resumed`).
+          session: this.lastSeq > 0 ? this.session : null,
           resume_from: this.lastSeq > 0 ? this.lastSeq : null,
         }),
       );
@@ -185,8 +190,15 @@ export class Feed {
     const h = this.opts.handlers;
     this.attempt = 0; // the server talks to us: the next drop starts the backoff afresh
     const seq = typeof msg.seq === 'number' && Number.isFinite(msg.seq) ? msg.seq : null;
+    if (msg.type === 'resumed') {
+      // The server kept our session: what follows continues its numbering.
+      const m = msg as { session?: unknown };
+      if (typeof m.session === 'string') this.session = m.session;
+      return;
+    }
     if (msg.type === 'snapshot') {
-      // A snapshot (re)starts the sequence.
+      // A snapshot (re)starts the sequence, in the session the last hello announced.
+      this.session = this.pendingSession;
       this.lastSeq = seq ?? 0;
       h.snapshot(msg as SnapshotMessage);
       return;
@@ -202,9 +214,12 @@ export class Feed {
       this.lastSeq = seq;
     }
     switch (msg.type) {
-      case 'hello':
+      case 'hello': {
+        const m = msg as { session?: unknown };
+        this.pendingSession = typeof m.session === 'string' ? m.session : null;
         h.hello(msg as HelloMessage);
         return;
+      }
       case 'condition': {
         const c = (msg as ConditionMessage).segment;
         if (c && typeof c === 'object') h.condition(c, this.lastSeq);

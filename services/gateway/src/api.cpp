@@ -169,8 +169,66 @@ std::optional<http::Response> StaticFiles::Get(const std::string& path) const {
     return r;
 }
 
-Api::Api(const ConditionView& view, const pipeline::MapMatcher& matcher, std::string config_json)
-    : view_(view), matcher_(matcher), config_json_(std::move(config_json)) {}
+const std::vector<Route>& ApiRoutes() {
+    static const std::vector<Route> kRoutes = {
+        {"GET", "/api/v1/segments"},
+        {"GET", "/api/v1/segments/{id}"},
+        {"GET", "/api/v1/hazards"},
+        {"GET", "/api/v1/network"},
+        {"GET", "/api/v1/repairs"},
+        {"GET", "/api/v1/feed"},
+        {"GET", "/config.json"},
+        {"GET", "/metrics"},
+        {"GET", "/healthz"},
+        {"GET", "/readyz"}};
+    return kRoutes;
+}
+
+std::string HazardJson(
+    const pipeline::HazardSummary& h,
+    const pipeline::RoadNetwork& network,
+    const pipeline::MapMatcher& matcher,
+    std::size_t segment_index,
+    std::uint64_t segment_version
+) {
+    const auto at = matcher.PointAt(segment_index, h.offset_m);
+    std::string out;
+    pipeline::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("hazard_id").String(h.id);
+    w.Key("segment_id").String(pipeline::ToString(network.segments()[segment_index].id));
+    w.Key("segment_version").UInt(segment_version);
+    w.Key("status").String(pipeline::ToString(h.status));
+    w.Key("severity").String(pipeline::ToString(h.severity));
+    w.Key("lat").Fixed(at.lat, 7);
+    w.Key("lon").Fixed(at.lon, 7);
+    w.Key("offset_m").Number(h.offset_m);
+    w.Key("vehicles").UInt(h.vehicles);
+    w.Key("first_seen_ms").Int(h.first_seen_ms);
+    w.Key("confirmed_ms");
+    if (h.confirmed_ms) {
+        w.Int(*h.confirmed_ms);
+    } else {
+        w.Null();
+    }
+    w.Key("closed_ms");
+    if (h.closed_ms) {
+        w.Int(*h.closed_ms);
+    } else {
+        w.Null();
+    }
+    w.Key("last_actor").String(h.last_actor);
+    w.EndObject();
+    return out;
+}
+
+Api::Api(
+    const ConditionView& view,
+    const pipeline::MapMatcher& matcher,
+    const TokenStore& tokens,
+    std::string config_json
+)
+    : view_(view), matcher_(matcher), tokens_(tokens), config_json_(std::move(config_json)) {}
 
 std::optional<http::Response> Api::Handle(const http::Request& request) {
     if (request.path == "/config.json") {
@@ -186,31 +244,58 @@ std::optional<http::Response> Api::Handle(const http::Request& request) {
         r.headers.emplace_back("Allow", "GET, HEAD");
         return r;
     }
+    // Who is asking: with tokens configured, a bearer token is required.
+    std::string token;
+    const std::string authorization = request.Header("authorization");
+    if (authorization.rfind("Bearer ", 0) == 0) {
+        token = authorization.substr(7);
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()
+    )
+                         .count();
+    auto principal = tokens_.Authenticate(token, now);
+    if (!principal) {
+        auto r = http::Problem(
+            401,
+            "Unauthorized",
+            std::string("a valid bearer token is required (") + ToString(principal.error()) +
+                " token)",
+            "https://pavewatch.example/problems/unauthorized"
+        );
+        r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pavewatch\"");
+        return r;
+    }
     if (request.path == "/api/v1/segments") {
-        return Segments(request);
+        return Segments(request, *principal);
     }
     if (request.path.rfind("/api/v1/segments/", 0) == 0) {
-        return Segment(request.path.substr(std::string("/api/v1/segments/").size()));
+        return Segment(request.path.substr(std::string("/api/v1/segments/").size()), *principal);
     }
     if (request.path == "/api/v1/network") {
-        return Network();
+        return Network(*principal);
     }
     if (request.path == "/api/v1/hazards") {
-        return Hazards(request);
+        return Hazards(request, *principal);
+    }
+    if (request.path == "/api/v1/repairs") {
+        return Repairs(*principal);
     }
     return http::Problem(404, "Not Found", "no API resource at " + request.path);
 }
 
-http::Response Api::Segments(const http::Request& request) {
+http::Response Api::Segments(const http::Request& request, const Principal& principal) {
     auto filter = ParseFilter(request);
     if (!filter) {
         return filter.error();
     }
-    const bool unfiltered = !filter->bbox && !filter->classes && !filter->updated_since;
-    if (unfiltered) {
+    const bool everything = !filter->bbox && !filter->classes && !filter->updated_since &&
+                            principal.role == Role::kAgency;
+    if (everything) {
         const std::lock_guard lock(cache_mutex_);
         if (cached_segments_ && cached_generation_ == view_.generation()) {
             http::Response r;
+            r.content_type = "application/geo+json";
             r.shared_body = cached_segments_;
             return r;
         }
@@ -222,7 +307,11 @@ http::Response Api::Segments(const http::Request& request) {
     w.BeginObject();
     w.Key("type").String("FeatureCollection");
     w.Key("features").BeginArray();
+    const auto& segments = view_.network().segments();
     view_.ForEach([&](const pipeline::Segment& s, const SegmentCondition* c) {
+        if (!principal.Sees(static_cast<std::size_t>(&s - segments.data()))) {
+            return;
+        }
         if (filter->bbox && !Intersects(s, *filter->bbox)) {
             return;
         }
@@ -252,7 +341,7 @@ http::Response Api::Segments(const http::Request& request) {
     w.EndArray();
     w.EndObject();
     auto body = std::make_shared<const std::string>(std::move(out));
-    if (unfiltered) {
+    if (everything) {
         const std::lock_guard lock(cache_mutex_);
         cached_segments_ = body;
         cached_generation_ = generation;
@@ -263,12 +352,18 @@ http::Response Api::Segments(const http::Request& request) {
     return r;
 }
 
-http::Response Api::Segment(const std::string& id_text) {
+http::Response Api::Segment(const std::string& id_text, const Principal& principal) {
     const auto id = pipeline::ParseSegmentKey(id_text);
-    const pipeline::Segment* segment = id ? view_.network().Find(*id) : nullptr;
-    if (segment == nullptr) {
+    const auto index = id ? view_.network().IndexOf(*id) : std::nullopt;
+    if (!index) {
         return http::Problem(404, "Not Found", "no segment \"" + id_text + "\" in the network");
     }
+    if (!principal.Sees(*index)) {
+        return http::Problem(
+            403, "Forbidden", "segment " + id_text + " is outside the zone of " + principal.name
+        );
+    }
+    const pipeline::Segment& segment = view_.network().segments()[*index];
     boost::json::object out;
     const auto c = view_.Get(*id);
     if (c) {
@@ -280,15 +375,18 @@ http::Response Api::Segment(const std::string& id_text) {
     } else {
         out["segment_id"] = pipeline::ToString(*id);
         out["version"] = 0;
+        out["updated_ms"] = nullptr;
         out["condition_index"] = nullptr;
         out["condition_class"] = nullptr;
+        out["iri_m_per_km"] = nullptr;
+        out["hazards_open"] = 0;
+        out["hazards"] = boost::json::array();
+        out["history"] = boost::json::array();
     }
-    out["name"] = segment->name;
-    out["highway"] = segment->highway;
-    out["length_m"] = std::round(segment->length_m * 10) / 10;
-    const auto index = view_.network().IndexOf(*id);
-    if (auto* hazards = out.if_contains("hazards");
-        hazards != nullptr && hazards->is_array() && index) {
+    out["name"] = segment.name;
+    out["highway"] = segment.highway;
+    out["length_m"] = std::round(segment.length_m * 10) / 10;
+    if (auto* hazards = out.if_contains("hazards"); hazards != nullptr && hazards->is_array()) {
         for (auto& h : hazards->as_array()) {
             if (h.is_object() && h.as_object().contains("offset_m") &&
                 h.as_object().at("offset_m").is_number()) {
@@ -304,14 +402,15 @@ http::Response Api::Segment(const std::string& id_text) {
                              std::chrono::system_clock::now().time_since_epoch()
         )
                              .count();
-        out["freshness_s"] = std::max<std::int64_t>(0, now - c->summary.updated_ms) / 1000.0;
+        out["freshness_s"] =
+            static_cast<double>(std::max<std::int64_t>(0, now - c->summary.updated_ms)) / 1000.0;
     } else {
         out["freshness_s"] = nullptr;
     }
     return Json(boost::json::serialize(out));
 }
 
-http::Response Api::Hazards(const http::Request& request) {
+http::Response Api::Hazards(const http::Request& request, const Principal& principal) {
     auto filter = ParseFilter(request);
     if (!filter) {
         return filter.error();
@@ -342,10 +441,10 @@ http::Response Api::Hazards(const http::Request& request) {
     w.Key("features").BeginArray();
     const auto& segments = view_.network().segments();
     view_.ForEach([&](const pipeline::Segment& s, const SegmentCondition* c) {
-        if (c == nullptr || c->summary.hazards.empty()) {
+        const auto index = static_cast<std::size_t>(&s - segments.data());
+        if (c == nullptr || c->summary.hazards.empty() || !principal.Sees(index)) {
             return;
         }
-        const auto index = static_cast<std::size_t>(&s - segments.data());
         for (const auto& h : c->summary.hazards) {
             if (statuses &&
                 std::find(statuses->begin(), statuses->end(), h.status) == statuses->end()) {
@@ -363,27 +462,8 @@ http::Response Api::Hazards(const http::Request& request) {
             w.Key("type").String("Point");
             w.Key("coordinates").BeginArray().Fixed(at.lon, 7).Fixed(at.lat, 7).EndArray();
             w.EndObject();
-            w.Key("properties").BeginObject();
-            w.Key("hazard_id").String(h.id);
-            w.Key("segment_id").String(pipeline::ToString(s.id));
-            w.Key("status").String(pipeline::ToString(h.status));
-            w.Key("severity").String(pipeline::ToString(h.severity));
-            w.Key("offset_m").Number(h.offset_m);
-            w.Key("vehicles").UInt(h.vehicles);
-            w.Key("first_seen_ms").Int(h.first_seen_ms);
-            w.Key("confirmed_ms");
-            if (h.confirmed_ms) {
-                w.Int(*h.confirmed_ms);
-            } else {
-                w.Null();
-            }
-            w.Key("closed_ms");
-            if (h.closed_ms) {
-                w.Int(*h.closed_ms);
-            } else {
-                w.Null();
-            }
-            w.EndObject();
+            w.Key("properties")
+                .Raw(HazardJson(h, view_.network(), matcher_, index, c->summary.version));
             w.EndObject();
         }
     });
@@ -395,15 +475,78 @@ http::Response Api::Hazards(const http::Request& request) {
     return r;
 }
 
-http::Response Api::Network() {
-    const std::lock_guard lock(cache_mutex_);
-    if (!cached_network_) {
+http::Response Api::Repairs(const Principal& principal) {
+    // Per contractor: hazards it acted on, by outcome, and the time from confirmation to a
+    // verified repair.
+    struct Tally {
+        int reported = 0;
+        int verified = 0;
+        int disputed = 0;
+        std::vector<double> times_s;
+    };
+    std::map<std::string, Tally> by_actor;
+    const auto& segments = view_.network().segments();
+    view_.ForEach([&](const pipeline::Segment& s, const SegmentCondition* c) {
+        const auto index = static_cast<std::size_t>(&s - segments.data());
+        if (c == nullptr || !principal.Sees(index)) {
+            return;
+        }
+        for (const auto& h : c->summary.hazards) {
+            if (h.last_actor.empty() ||
+                (principal.role == Role::kContractor && h.last_actor != principal.name)) {
+                continue;
+            }
+            auto& t = by_actor[h.last_actor];
+            using pipeline::HazardStatus;
+            t.reported += h.status == HazardStatus::kRepairReported ? 1 : 0;
+            t.disputed += h.status == HazardStatus::kDisputed ? 1 : 0;
+            if (h.status == HazardStatus::kVerified) {
+                ++t.verified;
+                if (h.confirmed_ms && h.closed_ms) {
+                    t.times_s.push_back(
+                        static_cast<double>(*h.closed_ms - *h.confirmed_ms) / 1000.0
+                    );
+                }
+            }
+        }
+    });
+    std::string out;
+    pipeline::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("contractors").BeginArray();
+    for (auto& [actor, t] : by_actor) {
+        w.BeginObject();
+        w.Key("contractor").String(actor);
+        w.Key("repairs_reported").Int(t.reported);
+        w.Key("repairs_verified").Int(t.verified);
+        w.Key("repairs_disputed").Int(t.disputed);
+        w.Key("median_time_to_verified_s");
+        if (t.times_s.empty()) {
+            w.Null();
+        } else {
+            std::sort(t.times_s.begin(), t.times_s.end());
+            w.Number(t.times_s[t.times_s.size() / 2]);
+        }
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return Json(std::move(out));
+}
+
+http::Response Api::Network(const Principal& principal) {
+    const auto build = [&](bool all) {
         std::string out;
         pipeline::JsonWriter w(out);
         w.BeginObject();
         w.Key("type").String("FeatureCollection");
         w.Key("features").BeginArray();
-        for (const auto& s : view_.network().segments()) {
+        const auto& segments = view_.network().segments();
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            if (!all && !principal.Sees(i)) {
+                continue;
+            }
+            const auto& s = segments[i];
             w.BeginObject();
             w.Key("type").String("Feature");
             w.Key("id").String(pipeline::ToString(s.id));
@@ -416,11 +559,19 @@ http::Response Api::Network() {
         }
         w.EndArray();
         w.EndObject();
-        cached_network_ = std::make_shared<const std::string>(std::move(out));
-    }
+        return std::make_shared<const std::string>(std::move(out));
+    };
     http::Response r;
     r.content_type = "application/geo+json";
-    r.shared_body = cached_network_;
+    if (principal.role == Role::kAgency) {
+        const std::lock_guard lock(cache_mutex_);
+        if (!cached_network_) {
+            cached_network_ = build(true);
+        }
+        r.shared_body = cached_network_;
+    } else {
+        r.shared_body = build(false);
+    }
     return r;
 }
 

@@ -4,7 +4,7 @@ namespace pavewatch::gateway {
 
 ConditionView::ConditionView(const pipeline::RoadNetwork& network) : network_(network) {}
 
-std::optional<SegmentCondition>
+std::optional<ConditionView::Change>
 ConditionView::Apply(std::string_view record_json, std::string* error) {
     auto summary = pipeline::ParseConditionSummary(record_json);
     if (!summary) {
@@ -23,14 +23,16 @@ ConditionView::Apply(std::string_view record_json, std::string* error) {
     SegmentCondition c{*summary, std::make_shared<const std::string>(record_json)};
     const std::unique_lock lock(mutex_);
     auto [it, inserted] = conditions_.try_emplace(summary->segment, c);
+    std::optional<SegmentCondition> before;
     if (!inserted) {
         if (it->second.summary.version >= summary->version) {
             return std::nullopt;
         }
+        before = it->second;
         it->second = c;
     }
     ++generation_;
-    return c;
+    return Change{std::move(before), std::move(c)};
 }
 
 std::optional<SegmentCondition> ConditionView::Get(pipeline::SegmentId id) const {

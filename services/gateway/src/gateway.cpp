@@ -1,5 +1,6 @@
 #include "pavewatch/gateway/gateway.hpp"
 
+#include "pavewatch/common/files.hpp"
 #include "pavewatch/common/log.hpp"
 #include "pavewatch/common/network.hpp"
 #include "pavewatch/common/ops.hpp"
@@ -8,6 +9,7 @@
 #include "pavewatch/gateway/api.hpp"
 #include "pavewatch/gateway/condition_view.hpp"
 #include "pavewatch/gateway/feed.hpp"
+#include "pavewatch/gateway/sha256.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 
 #include <boost/program_options.hpp>
@@ -58,6 +60,48 @@ std::string RouteOf(const std::string& path) {
     return "static";
 }
 
+/// Contractors' actions to `pavewatch.hazard-actions`, keyed by segment, with an idempotent
+/// producer. Submit is thread-safe (librdkafka's produce is); Poll runs on the reader thread.
+class KafkaActionSink final : public ActionSink {
+public:
+    KafkaActionSink(const common::KafkaOptions& kafka, common::Logger& log)
+        : topic_(kafka.topics.hazard_actions), log_(log) {
+        kafka::ProducerOptions options;
+        options.on_delivery_failure = [this](const kafka::KafkaError& e, std::string_view) {
+            log_.Error("a hazard action was not delivered", {{"error", e.Describe()}});
+        };
+        auto p = kafka::Producer::Create(kafka.Client("pavewatch-gateway-actions", &log), options);
+        if (!p) {
+            log.Error("cannot create the actions producer", {{"error", p.error().Describe()}});
+            return;
+        }
+        producer_.emplace(std::move(*p));
+    }
+    bool ok() const { return producer_.has_value(); }
+
+    tl::expected<void, std::string> Submit(const pipeline::Observation& action) override {
+        auto r = producer_->Produce(
+            topic_, pipeline::SegmentKey(action.segment), pipeline::HazardActionToJson(action)
+        );
+        if (!r) {
+            return tl::unexpected(std::string("unavailable"));
+        }
+        log_.Info(
+            "hazard action submitted",
+            {{"segment", pipeline::SegmentKey(action.segment)},
+             {"actor", std::get<pipeline::HazardAction>(action.body).actor}}
+        );
+        return {};
+    }
+    void Poll() { producer_->Poll(std::chrono::milliseconds(0)); }
+    void Flush() { (void)producer_->Flush(std::chrono::seconds(5)); }
+
+private:
+    std::string topic_;
+    common::Logger& log_;
+    std::optional<kafka::Producer> producer_;
+};
+
 /// Reads `pavewatch.conditions` from every partition (read_committed, from the start) into the
 /// view and the feed; ready once it has reached the end of every partition once.
 class ConditionsReader {
@@ -66,10 +110,11 @@ public:
         const common::KafkaOptions& kafka,
         ConditionView& view,
         FeedHub& hub,
+        KafkaActionSink& actions,
         common::Logger& log,
         prometheus::Registry& registry
     )
-        : kafka_(kafka), view_(view), hub_(hub), log_(log) {
+        : kafka_(kafka), view_(view), hub_(hub), actions_(actions), log_(log) {
         consumed_ = &prometheus::BuildCounter()
                          .Name("pavewatch_gateway_conditions_total")
                          .Help(
@@ -135,13 +180,14 @@ public:
             const auto r = consumer->Poll(std::chrono::milliseconds(20));
             if (r.status == kafka::PollStatus::kRecord) {
                 std::string error;
-                if (auto c = view_.Apply(r.record.value, &error)) {
+                if (auto change = view_.Apply(r.record.value, &error)) {
                     applied_->Increment();
-                    hub_.Publish(*c);
-                    if (ready_.load() && c->summary.updated_ms > 0) {
-                        event_age_->Observe(
-                            static_cast<double>(WallMs() - c->summary.updated_ms) / 1000.0
-                        );
+                    hub_.Publish(change->before, change->now);
+                    if (ready_.load() && change->now.summary.updated_ms > 0) {
+                        event_age_->Observe(std::max(
+                            0.0,
+                            static_cast<double>(WallMs() - change->now.summary.updated_ms) / 1000.0
+                        ));
                     }
                 } else if (error.empty()) {
                     stale_->Increment();
@@ -168,6 +214,7 @@ public:
             }
             if (Clock::now() - last_flush >= std::chrono::milliseconds(10)) {
                 hub_.Flush();
+                actions_.Poll();
                 last_flush = Clock::now();
             }
         }
@@ -178,6 +225,7 @@ private:
     const common::KafkaOptions& kafka_;
     ConditionView& view_;
     FeedHub& hub_;
+    KafkaActionSink& actions_;
     common::Logger& log_;
     std::atomic<bool> ready_{false};
     prometheus::Family<prometheus::Counter>* consumed_;
@@ -352,6 +400,13 @@ int Main(int argc, char** argv) {
     int threads = 2;
     std::string web_root = "web/dist";
     std::string tile_url;
+    std::string tokens_file;
+    std::string hash_token;
+    bool print_routes = false;
+    FeedOptions feed_options;
+    long long resume_window_s = feed_options.resume_window.count();
+    http::ServerOptions server_options;
+    long long request_timeout_ms = server_options.request_timeout.count();
     po::options_description desc(
         "pavewatch gateway: live condition map, REST API, WebSocket feed and metrics"
     );
@@ -364,8 +419,29 @@ int Main(int argc, char** argv) {
         "listen address (0.0.0.0 for every interface)"
     )("port", po::value(&port)->default_value(port), "listen port of the map, API and feed")(
         "threads", po::value(&threads)->default_value(threads), "I/O threads"
-    )("web-root", po::value(&web_root)->default_value(web_root), "folder of the built map page"
-    )("tile-url", po::value(&tile_url), "optional raster basemap URL template {z}/{x}/{y}");
+    )("web-root", po::value(&web_root)->default_value(web_root), "folder of the built map page")(
+        "tile-url", po::value(&tile_url), "optional raster basemap URL template {z}/{x}/{y}"
+    )("tokens",
+      po::value(&tokens_file),
+      "access tokens file (JSON); without it the gateway is open to everyone as the agency")(
+        "hash-token",
+        po::value(&hash_token),
+        "print the SHA-256 of a token for the tokens file, then exit"
+    )("print-routes",
+      po::bool_switch(&print_routes),
+      "print the routes the gateway answers, then exit")(
+        "feed-max-queued-bytes",
+        po::value(&feed_options.max_queued_bytes)->default_value(feed_options.max_queued_bytes),
+        "bytes queued for one feed client above which it is closed (4008)"
+    )("feed-resume-window-s",
+      po::value(&resume_window_s)->default_value(resume_window_s),
+      "how long a dropped feed session can be resumed, seconds")(
+        "http-request-timeout-ms",
+        po::value(&request_timeout_ms)->default_value(request_timeout_ms),
+        "time a client has to send a whole HTTP request (slow clients are cut off)"
+    )("http-max-connections",
+      po::value(&server_options.max_connections)->default_value(server_options.max_connections),
+      "open connections (feed included) above which new ones are refused with 503");
     auto parsed = common::ParseOptions(argc, argv, desc);
     if (!parsed) {
         std::cerr << "pavewatch gateway: " << parsed.error()
@@ -376,11 +452,36 @@ int Main(int argc, char** argv) {
         std::cout << desc << "\n";
         return 0;
     }
+    if (!hash_token.empty()) {
+        if (!WellFormedToken(hash_token)) {
+            std::cerr << "pavewatch gateway: a token is 16-256 characters of A-Z a-z 0-9 . _ ~ -\n";
+            return 2;
+        }
+        std::cout << Sha256Hex(hash_token) << "\n";
+        return 0;
+    }
+    if (print_routes) {
+        for (const auto& r : ApiRoutes()) {
+            std::cout << r.method << " " << r.path << "\n";
+        }
+        return 0;
+    }
     auto level = common::ValidateCommon(kafka, common_options);
     if (!level) {
         std::cerr << "pavewatch gateway: " << level.error() << "\n";
         return 2;
     }
+    if (resume_window_s < 0 || resume_window_s > 3600 || feed_options.max_queued_bytes < 65536) {
+        std::cerr << "pavewatch gateway: --feed-resume-window-s must be within 0..3600 and "
+                     "--feed-max-queued-bytes at least 65536\n";
+        return 2;
+    }
+    feed_options.resume_window = std::chrono::seconds(resume_window_s);
+    if (request_timeout_ms < 100 || request_timeout_ms > 600000) {
+        std::cerr << "pavewatch gateway: --http-request-timeout-ms must be within 100..600000\n";
+        return 2;
+    }
+    server_options.request_timeout = std::chrono::milliseconds(request_timeout_ms);
     if (port < 0 || port > 65535 || threads < 1 || threads > 64) {
         std::cerr
             << "pavewatch gateway: --port must be within 0..65535 and --threads within 1..64\n";
@@ -391,6 +492,21 @@ int Main(int argc, char** argv) {
     if (!network) {
         std::cerr << "pavewatch gateway: " << network.error() << "\n";
         return 2;
+    }
+    TokenStore tokens;
+    if (!tokens_file.empty()) {
+        auto text = common::ReadWholeFile(tokens_file);
+        if (!text) {
+            std::cerr << "pavewatch gateway: " << text.error() << "\n";
+            return 2;
+        }
+        auto loaded = TokenStore::FromJson(*text, *network->network);
+        if (!loaded) {
+            std::cerr << "pavewatch gateway: tokens " << tokens_file << ": "
+                      << loaded.error().Describe() << "\n";
+            return 2;
+        }
+        tokens = std::move(*loaded);
     }
     auto files = StaticFiles::Load(web_root);
     if (!files) {
@@ -427,8 +543,15 @@ int Main(int argc, char** argv) {
         w.EndObject();
     }
     ConditionView view(*network->network);
-    FeedHub hub(view, FeedOptions{});
-    Api api(view, *network->matcher, config_json);
+    KafkaActionSink actions(kafka, log);
+    if (!actions.ok()) {
+        return 1;
+    }
+    FeedHub hub(view, *network->matcher, tokens, &actions, feed_options);
+    Api api(view, *network->matcher, tokens, config_json);
+    log.Info(
+        "access", {{"tokens", static_cast<std::int64_t>(tokens.size())}, {"open", tokens.open()}}
+    );
 
     auto& requests = prometheus::BuildCounter()
                          .Name("pavewatch_gateway_http_requests_total")
@@ -478,7 +601,6 @@ int Main(int argc, char** argv) {
         return response;
     };
 
-    http::ServerOptions server_options;
     server_options.address = address;
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.threads = threads;
@@ -495,7 +617,7 @@ int Main(int argc, char** argv) {
     );
 
     GatewayMetrics metrics(*registry);
-    ConditionsReader reader(kafka, view, hub, log, *registry);
+    ConditionsReader reader(kafka, view, hub, actions, log, *registry);
     std::thread reader_thread([&] { reader.Run(); });
     while (!common::StopFlag::Requested()) {
         ops.Heartbeat();

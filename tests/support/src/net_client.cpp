@@ -3,9 +3,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+
+#include <thread>
 
 namespace pavewatch::test_support {
 
@@ -59,6 +62,47 @@ HttpResult HttpRequest(
         result.error = e.what();
     }
     return result;
+}
+
+std::chrono::milliseconds TrickleUntilClosed(
+    int port,
+    const std::string& head,
+    const std::string& trickle,
+    std::chrono::milliseconds interval,
+    std::chrono::milliseconds limit
+) {
+    const auto started = std::chrono::steady_clock::now();
+    asio::io_context io;
+    tcp::socket socket(io);
+    beast::error_code ec;
+    socket.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec
+    );
+    if (ec) {
+        return std::chrono::milliseconds(0);
+    }
+    asio::write(socket, asio::buffer(head), ec);
+    std::size_t next = 0;
+    while (!ec && std::chrono::steady_clock::now() - started < limit) {
+        std::this_thread::sleep_for(interval);
+        const char byte = trickle.empty() ? 'x' : trickle[next++ % trickle.size()];
+        asio::write(socket, asio::buffer(&byte, 1), ec);
+        if (!ec) {
+            // A closed connection shows up as a failed write or as end of stream on a read.
+            socket.non_blocking(true);
+            char buffer[512];
+            beast::error_code read_ec;
+            const auto n = socket.read_some(asio::buffer(buffer), read_ec);
+            (void)n;
+            if (read_ec == asio::error::eof || read_ec == asio::error::connection_reset) {
+                break;
+            }
+            socket.non_blocking(false);
+        }
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started
+    );
 }
 
 struct WsClient::Impl {
@@ -182,6 +226,12 @@ bool WsClient::SendBinary(const std::string& bytes) {
     impl_->ws.binary(true);
     impl_->ws.write(asio::buffer(bytes), ec);
     return !ec;
+}
+
+void WsClient::Abort() {
+    beast::error_code ec;
+    beast::get_lowest_layer(impl_->ws).socket().close(ec);
+    impl_->connected = false;
 }
 
 void WsClient::Close() {

@@ -28,10 +28,14 @@ class ConditionView {
 public:
     explicit ConditionView(const pipeline::RoadNetwork& network);
 
-    /// Applies a record; returns the new condition when it is newer than what is held (a
-    /// record with a lower version, e.g. replayed, is ignored).
-    std::optional<SegmentCondition>
-    Apply(std::string_view record_json, std::string* error = nullptr);
+    /// The condition before and after an applied record.
+    struct Change {
+        std::optional<SegmentCondition> before;
+        SegmentCondition now;
+    };
+    /// Applies a record; returns the change when it is newer than what is held (a record with
+    /// a lower version, e.g. replayed, is ignored).
+    std::optional<Change> Apply(std::string_view record_json, std::string* error = nullptr);
 
     std::optional<SegmentCondition> Get(pipeline::SegmentId id) const;
     /// Calls `visit` for every segment of the network with its condition (nullopt: no data).

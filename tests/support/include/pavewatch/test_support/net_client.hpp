@@ -29,6 +29,17 @@ inline HttpResult HttpGet(int port, const std::string& target) {
     return HttpRequest(port, "GET", target);
 }
 
+/// Sends `head` on a raw TCP connection to 127.0.0.1:port, then one byte of `trickle` every
+/// `interval`, until the server closes the connection or `limit` passes. Returns how long the
+/// server kept the connection open (a slow-loris probe).
+std::chrono::milliseconds TrickleUntilClosed(
+    int port,
+    const std::string& head,
+    const std::string& trickle,
+    std::chrono::milliseconds interval,
+    std::chrono::milliseconds limit
+);
+
 /// A WebSocket client for tests, on 127.0.0.1:port. Every call is bounded in time.
 class WsClient {
 public:
@@ -57,6 +68,8 @@ public:
     /// Sends raw bytes as one binary frame.
     bool SendBinary(const std::string& bytes);
     void Close();
+    /// Drops the TCP connection without a WebSocket close (a lost network).
+    void Abort();
     /// The close code the server sent, 0 if none yet.
     int close_code() const;
 

@@ -1,0 +1,457 @@
+// The gateway on the real broker: authentication, contractor zones, the hazard workflow,
+// resume, slow consumers, and the limits that keep it serving under bad input.
+
+#include "pavewatch/gateway/sha256.hpp"
+#include "pavewatch/pipeline/condition.hpp"
+#include "pavewatch/pipeline/segment_state.hpp"
+#include "pavewatch/test_support/drives.hpp"
+#include "pavewatch/test_support/kafka_helpers.hpp"
+#include "pavewatch/test_support/net_client.hpp"
+#include "pavewatch/test_support/paths.hpp"
+#include "pavewatch/test_support/process.hpp"
+#include "pavewatch/test_support/services.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+namespace pavewatch::test_support {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+constexpr pipeline::EpochMs kDay = 1763856000000;
+const std::string kAgencyToken = "agency-token-0123456789";
+const std::string kAcmeToken = "acme-token-0123456789ab";
+const std::string kExpiredToken = "old-token-0123456789abc";
+constexpr std::size_t kZoneFirst = 0;  // acme's zone: segments 0..9
+constexpr std::size_t kZoneSize = 10;
+
+/// A condition record of segment `i` at `version` observations, with one confirmed hazard.
+std::string Record(std::size_t i, int extra_passes = 0) {
+    const pipeline::ModelConfig config;
+    pipeline::SegmentState s;
+    const auto id = AlmatyNetwork().segments()[i].id;
+    for (std::uint64_t v = 1; v <= 4; ++v) {
+        pipeline::Traversal t{
+            .vehicle_key = v,
+            .speed_mps = 12,
+            .from_m = 0,
+            .to_m = 20,
+            .iri_m_per_km = 2.0F,
+            .confidence = 0.9F};
+        pipeline::Apply(s, {id, kDay + static_cast<pipeline::EpochMs>(v), t}, config);
+        pipeline::HazardEvent e{
+            .vehicle_key = v, .offset_m = 50, .uncertainty_m = 3, .peak_ms2 = 12, .speed_mps = 12};
+        pipeline::Apply(s, {id, kDay + 100 + static_cast<pipeline::EpochMs>(v), e}, config);
+    }
+    for (int k = 0; k < extra_passes; ++k) {
+        pipeline::Traversal t{
+            .vehicle_key = 100,
+            .speed_mps = 12,
+            .from_m = 0,
+            .to_m = 20,
+            .iri_m_per_km = 2.0F + 0.5F * static_cast<float>(k % 9),
+            .confidence = 0.9F};
+        pipeline::Apply(s, {id, kDay + 1000 + k, t}, config);
+    }
+    return pipeline::ConditionToJson(s, config);
+}
+
+class GatewayTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+        topics_ = new TestTopics(MakeTopics("gateway", 3));
+        dir_ = new std::string(TempDir("gateway"));
+        std::string zone;
+        for (std::size_t i = kZoneFirst; i < kZoneFirst + kZoneSize; ++i) {
+            zone += (zone.empty() ? "\"" : ",\"") +
+                    pipeline::ToString(AlmatyNetwork().segments()[i].id) + "\"";
+        }
+        std::ofstream(*dir_ + "/tokens.json")
+            << R"({"tokens":[
+          {"name":"agency","role":"agency","sha256":")"
+            << gateway::Sha256Hex(kAgencyToken) << R"("},
+          {"name":"acme","role":"contractor","sha256":")"
+            << gateway::Sha256Hex(kAcmeToken) << R"(","zone":{"segments":[)" << zone << R"(]}},
+          {"name":"old","role":"contractor","sha256":")"
+            << gateway::Sha256Hex(kExpiredToken)
+            << R"(","expires":"2020-01-01T00:00:00Z","zone":{"segments":[)" << zone << "]}}]}";
+        // Every segment of the zone and as many outside it have a condition and a hazard.
+        std::vector<std::pair<std::string, std::string>> records;
+        for (std::size_t i = 0; i < 2 * kZoneSize; ++i) {
+            records.emplace_back(pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i));
+        }
+        ProduceAll(topics_->topics.conditions, records);
+        port_ = FreePort();
+        auto args = NetworkFlags();
+        for (const auto& a : std::vector<std::string>{
+                 "--port",
+                 std::to_string(port_),
+                 "--web-root",
+                 ProjectPath("web/dist"),
+                 "--tokens",
+                 *dir_ + "/tokens.json",
+                 "--http-request-timeout-ms",
+                 "2000",
+                 "--feed-max-queued-bytes",
+                 "262144"}) {
+            args.push_back(a);
+        }
+        gateway_ = StartService("gateway", *topics_, *dir_, args).release();
+        ASSERT_TRUE(Eventually([] { return HttpGet(port_, "/readyz").status == 200; }, 60s))
+            << Tail(gateway_->log_path());
+    }
+    static void TearDownTestSuite() {
+        if (gateway_ != nullptr) {
+            EXPECT_EQ(gateway_->Stop(), 0);
+        }
+        delete gateway_;
+        delete topics_;
+        delete dir_;
+    }
+
+    /// Connects with a token in Sec-WebSocket-Protocol, subscribes, and returns the snapshot.
+    static std::unique_ptr<WsClient> Subscribed(
+        const std::string& token,
+        json::object& snapshot,
+        const std::string& subscribe = R"({"type":"subscribe"})"
+    ) {
+        auto c = std::make_unique<WsClient>(
+            port_, "/api/v1/feed", std::vector<std::string>{"pavewatch.v1", "bearer." + token}
+        );
+        EXPECT_TRUE(c->connected()) << c->error();
+        const auto hello = c->Read(5s);
+        EXPECT_TRUE(hello);
+        EXPECT_EQ(json::parse(*hello).at("type"), "hello");
+        c->Send(subscribe);
+        const auto snap = c->Read(10s);
+        EXPECT_TRUE(snap);
+        snapshot = json::parse(*snap).as_object();
+        EXPECT_EQ(snapshot.at("type"), "snapshot");
+        return c;
+    }
+
+    static std::size_t IndexOf(const json::value& segment_id) {
+        return *AlmatyNetwork().IndexOf(
+            *pipeline::ParseSegmentKey(json::value_to<std::string>(segment_id))
+        );
+    }
+
+    static std::size_t GatewayRssKb() {
+        std::ifstream status("/proc/" + std::to_string(gateway_->pid()) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.rfind("VmRSS:", 0) == 0) {
+                return std::stoul(line.substr(6));
+            }
+        }
+        return 0;
+    }
+
+    static TestTopics* topics_;
+    static std::string* dir_;
+    static int port_;
+    static Process* gateway_;
+};
+
+TestTopics* GatewayTest::topics_ = nullptr;
+std::string* GatewayTest::dir_ = nullptr;
+int GatewayTest::port_ = 0;
+Process* GatewayTest::gateway_ = nullptr;
+
+TEST_F(GatewayTest, RefusesMissingWrongAndExpiredTokens) {
+    const auto close_code = [](WsClient& c) {
+        while (c.Read(8s)) {
+        }
+        return c.close_code();
+    };
+    WsClient wrong(port_, "/api/v1/feed", {"pavewatch.v1", "bearer.wrong-token-0000000000"});
+    ASSERT_TRUE(wrong.connected());
+    EXPECT_EQ(close_code(wrong), 4001);
+    WsClient expired(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kExpiredToken});
+    ASSERT_TRUE(expired.connected());
+    EXPECT_EQ(close_code(expired), 4001);
+    WsClient silent(port_, "/api/v1/feed", {"pavewatch.v1"});  // no token, no auth message
+    ASSERT_TRUE(silent.connected());
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(close_code(silent), 4001);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 4s)
+        << "the client has 5 s to authenticate";
+    WsClient anonymous_message(port_, "/api/v1/feed", {"pavewatch.v1"});
+    anonymous_message.Send(R"({"type":"subscribe"})");
+    EXPECT_EQ(close_code(anonymous_message), 4001);
+
+    // The token may also come as the first message.
+    WsClient late(port_, "/api/v1/feed", {"pavewatch.v1"});
+    late.Send(R"({"type":"auth","token":")" + kAcmeToken + R"("})");
+    const auto hello = late.Read(5s);
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(json::parse(*hello).at("role"), "contractor");
+    EXPECT_EQ(
+        json::parse(*hello).at("zone").at("segments").as_int64(),
+        static_cast<std::int64_t>(kZoneSize)
+    );
+
+    EXPECT_EQ(HttpGet(port_, "/api/v1/segments").status, 401);
+    EXPECT_EQ(
+        HttpRequest(
+            port_, "GET", "/api/v1/segments", {{"Authorization", "Bearer " + kExpiredToken}}
+        ).status,
+        401
+    );
+    EXPECT_EQ(
+        HttpRequest(
+            port_, "GET", "/api/v1/segments", {{"Authorization", "Bearer " + kAgencyToken}}
+        ).status,
+        200
+    );
+    EXPECT_EQ(HttpGet(port_, "/healthz").status, 200) << "operations endpoints stay open";
+}
+
+TEST_F(GatewayTest, AContractorReceivesOnlyItsZone) {
+    json::object snapshot;
+    auto acme = Subscribed(kAcmeToken, snapshot);
+    std::set<std::size_t> seen;
+    for (const auto& s : snapshot.at("segments").as_array()) {
+        seen.insert(IndexOf(s.at("segment_id")));
+    }
+    for (const auto& h : snapshot.at("hazards").as_array()) {
+        EXPECT_LT(IndexOf(h.at("segment_id")), kZoneFirst + kZoneSize);
+    }
+    EXPECT_EQ(seen.size(), kZoneSize);
+    EXPECT_LT(*seen.rbegin(), kZoneFirst + kZoneSize);
+    // Updates of every segment, inside and outside the zone: only the zone's arrive.
+    std::vector<std::pair<std::string, std::string>> updates;
+    for (std::size_t i = 0; i < 2 * kZoneSize; ++i) {
+        updates.emplace_back(pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i, 1));
+    }
+    ProduceAll(topics_->topics.conditions, updates);
+    std::size_t inside = 0;
+    while (auto m = acme->Read(3s)) {
+        const auto doc = json::parse(*m).as_object();
+        if (doc.at("type") == "condition") {
+            EXPECT_LT(IndexOf(doc.at("segment").at("segment_id")), kZoneFirst + kZoneSize);
+            ++inside;
+        } else if (doc.at("type") == "hazard" || doc.at("type") == "alert") {
+            const auto& body = doc.at("type") == "hazard" ? doc.at("hazard") : doc.at("alert");
+            EXPECT_LT(IndexOf(body.at("segment_id")), kZoneFirst + kZoneSize);
+        }
+        if (inside == kZoneSize) {
+            break;
+        }
+    }
+    EXPECT_EQ(inside, kZoneSize);
+}
+
+TEST_F(GatewayTest, AContractorActsOnlyOnHazardsOfItsZone) {
+    json::object snapshot;
+    auto acme = Subscribed(kAcmeToken, snapshot, R"({"type":"subscribe","kinds":["hazards"]})");
+    const std::string inside =
+        pipeline::ToString(AlmatyNetwork().segments()[kZoneFirst + 1].id) + "-1";
+    const std::string outside =
+        pipeline::ToString(AlmatyNetwork().segments()[kZoneFirst + kZoneSize + 1].id) + "-1";
+    const auto act = [&](const std::string& hazard,
+                         const std::string& action,
+                         const std::string& request) {
+        acme->Send(
+            R"({"type":"action","request_id":")" + request + R"(","hazard_id":")" + hazard +
+            R"(","action":")" + action + "\"}"
+        );
+        while (auto m = acme->Read(5s)) {
+            auto doc = json::parse(*m).as_object();
+            if (doc.at("type") == "action_result" && doc.at("request_id") == json::value(request)) {
+                return doc;
+            }
+        }
+        return json::object{};
+    };
+    const auto refused = act(outside, "acknowledge", "r1");
+    EXPECT_EQ(refused.at("status"), "refused");
+    EXPECT_EQ(refused.at("reason"), "forbidden");
+    EXPECT_EQ(
+        act(inside.substr(0, inside.size() - 1) + "9", "acknowledge", "r2").at("reason"),
+        "unknown_hazard"
+    );
+    EXPECT_EQ(act(inside, "paint", "r3").at("reason"), "unknown_action");
+    const auto accepted = act(inside, "repaired", "r4");
+    EXPECT_EQ(accepted.at("status"), "accepted");
+    // The accepted action, and only it, reached Kafka, keyed by its segment.
+    const auto actions = ConsumeUntil(
+        topics_->topics.hazard_actions, [](const auto& r) { return !r.empty(); }, 20s
+    );
+    ASSERT_EQ(actions.size(), 1U);
+    EXPECT_EQ(actions[0].key, pipeline::ToString(AlmatyNetwork().segments()[kZoneFirst + 1].id));
+    const auto action = json::parse(actions[0].value).as_object();
+    EXPECT_EQ(action.at("action"), "repaired");
+    EXPECT_EQ(action.at("actor"), "acme");
+    EXPECT_EQ(action.at("hazard_id"), "1");
+}
+
+TEST_F(GatewayTest, AnswersBadInputAsDocumentedAndKeepsServingOthers) {
+    json::object snapshot;
+    auto watcher = Subscribed(kAgencyToken, snapshot);
+    const std::size_t rss_before = GatewayRssKb();
+    {
+        json::object s;
+        auto c = Subscribed(kAgencyToken, s);
+        c->Send("{not json");
+        auto m = c->Read(5s);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(json::parse(*m).at("code"), "malformed");
+        c->Send(R"({"type":"teleport"})");
+        m = c->Read(5s);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(json::parse(*m).at("code"), "unknown_type");
+        EXPECT_TRUE(c->connected());
+        c->Send(std::string(20 * 1024, 'x'));  // above the 16 KiB message limit
+        while (c->Read(5s)) {
+        }
+        EXPECT_EQ(c->close_code(), 1009);
+    }
+    for (int k = 0; k < 30; ++k) {  // floods from many connections
+        json::object s;
+        auto c = Subscribed(kAgencyToken, s);
+        for (int i = 0; i < 60; ++i) {
+            c->Send(R"({"type":"subscribe","kinds":["alerts"]})");
+        }
+        while (c->Read(5s)) {
+        }
+        EXPECT_EQ(c->close_code(), 4009) << "flood " << k;
+    }
+    // The first client is still served.
+    ProduceAll(
+        topics_->topics.conditions,
+        {{pipeline::ToString(AlmatyNetwork().segments()[3].id), Record(3, 5)}}
+    );
+    bool got = false;
+    while (auto m = watcher->Read(5s)) {
+        if (json::parse(*m).at("type") == "condition") {
+            got = true;
+            break;
+        }
+    }
+    EXPECT_TRUE(got);
+    EXPECT_LT(GatewayRssKb(), rss_before + 64 * 1024) << "memory must stay bounded";
+}
+
+TEST_F(GatewayTest, EnforcesHttpLimits) {
+    const auto big_body = HttpRequest(
+        port_,
+        "POST",
+        "/api/v1/segments",
+        {{"Authorization", "Bearer " + kAgencyToken}},
+        std::string(100 * 1024, 'x')
+    );
+    EXPECT_EQ(big_body.status, 413);
+    const auto big_header =
+        HttpRequest(port_, "GET", "/api/v1/segments", {{"X-Padding", std::string(16 * 1024, 'y')}});
+    EXPECT_EQ(big_header.status, 431);
+    const auto post = HttpRequest(
+        port_, "POST", "/api/v1/segments", {{"Authorization", "Bearer " + kAgencyToken}}, "{}"
+    );
+    EXPECT_EQ(post.status, 405);
+    // Slow loris: a request trickled byte by byte is cut off at the request deadline (2 s here).
+    const auto held =
+        TrickleUntilClosed(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\n", "X-a: b\r\n", 200ms, 10s);
+    EXPECT_GE(held, 1500ms);
+    EXPECT_LT(held, 5s) << "the server must close a slow request";
+    EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
+}
+
+TEST_F(GatewayTest, AResumedSessionGetsExactlyWhatItMissed) {
+    const auto updates = [](std::size_t first, std::size_t n, int passes) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (std::size_t i = first; i < first + n; ++i) {
+            records.emplace_back(
+                pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i, passes)
+            );
+        }
+        ProduceAll(topics_->topics.conditions, records);
+    };
+    WsClient first(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    const auto hello = first.Read(5s);
+    ASSERT_TRUE(hello);
+    const std::string session = json::value_to<std::string>(json::parse(*hello).at("session"));
+    first.Send(R"({"type":"subscribe","kinds":["conditions"]})");
+    ASSERT_TRUE(first.Read(10s));  // snapshot, seq 1
+    updates(100, 8, 3);
+    std::vector<std::string> received;  // seq 2..9
+    while (received.size() < 8) {
+        auto m = first.Read(10s);
+        ASSERT_TRUE(m);
+        received.push_back(*m);
+        EXPECT_EQ(
+            json::parse(*m).at("seq").as_int64(), static_cast<std::int64_t>(received.size()) + 1
+        );
+    }
+    first.Abort();  // the network drops; the client saw only up to seq 5, say
+    std::this_thread::sleep_for(500ms);
+    updates(120, 4, 3);  // while it is away
+
+    WsClient second(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    ASSERT_TRUE(second.Read(5s));  // hello
+    second.Send(R"({"type":"subscribe","session":")" + session + R"(","resume_from":5})");
+    const auto resumed = second.Read(5s);
+    ASSERT_TRUE(resumed);
+    const auto r = json::parse(*resumed).as_object();
+    ASSERT_EQ(r.at("type"), "resumed") << *resumed;
+    EXPECT_EQ(json::value_to<std::string>(r.at("session")), session);
+    EXPECT_EQ(r.at("from_seq").as_int64(), 6);
+    for (std::size_t k = 4; k < received.size(); ++k) {  // seq 6..9, byte for byte
+        const auto m = second.Read(5s);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(*m, received[k]);
+    }
+    for (int seq = 10; seq < 14; ++seq) {  // then what happened while away, numbered on
+        const auto m = second.Read(5s);
+        ASSERT_TRUE(m);
+        const auto doc = json::parse(*m).as_object();
+        EXPECT_EQ(doc.at("seq").as_int64(), seq);
+        EXPECT_EQ(doc.at("type"), "condition");
+    }
+    second.Abort();
+
+    // A session the server no longer has (or never had) starts over with a snapshot.
+    WsClient third(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    ASSERT_TRUE(third.Read(5s));
+    third.Send(R"({"type":"subscribe","session":"0000000000000000","resume_from":3})");
+    const auto fresh = third.Read(10s);
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(json::parse(*fresh).at("type"), "snapshot");
+    EXPECT_EQ(json::parse(*fresh).at("seq").as_int64(), 1);
+}
+
+TEST_F(GatewayTest, ASlowConsumerIsCoalescedThenClosedAboveTheHardLimit) {
+    json::object snapshot;
+    auto slow =
+        Subscribed(kAgencyToken, snapshot, R"({"type":"subscribe","kinds":["conditions"]})");
+    // About 12 MB of updates while the client reads nothing: more than the socket buffers and
+    // the 256 KiB queue limit this gateway runs with.
+    for (int round = 0; round < 6; ++round) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (std::size_t i = 0; i < 3000; ++i) {
+            records.emplace_back(
+                pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i, 4 + round)
+            );
+        }
+        ProduceAll(topics_->topics.conditions, records);
+    }
+    std::size_t messages = 0;
+    while (slow->Read(10s)) {
+        ++messages;
+    }
+    EXPECT_EQ(slow->close_code(), 4008) << "after " << messages << " messages";
+    const auto metrics = HttpGet(port_, "/metrics").body;
+    EXPECT_NE(
+        metrics.find("pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}"),
+        std::string::npos
+    );
+}
+
+}  // namespace
+}  // namespace pavewatch::test_support
