@@ -17,6 +17,26 @@ EpochMs DaysToMs(Days d) {
     return static_cast<EpochMs>(d.count() * 86400000.0);
 }
 
+/// Clean passes that resolve a confirmed hazard: enough that a pothole still there would
+/// most likely have been detected by one of them (HazardConfig::resolve_miss_probability).
+int CleanPassesToResolve(const Hazard& h, const HazardConfig& config) {
+    const int least = std::max(1, config.resolve_clean_passes);
+    if (!(config.resolve_miss_probability > 0.0)) {
+        return least;
+    }
+    const auto most = static_cast<int>(Hazard::kMaxClean);
+    const double rate = std::min(
+        0.99,
+        static_cast<double>(h.detections) /
+            static_cast<double>(std::max<std::uint32_t>(1, h.passes))
+    );
+    if (!(rate > 0.0)) {
+        return std::max(least, most);
+    }
+    const double needed = std::log(config.resolve_miss_probability) / std::log(1.0 - rate);
+    return std::max(least, std::min(most, static_cast<int>(std::ceil(needed - 1e-9))));
+}
+
 void UpdateSeverity(Hazard& h, const HazardConfig& config) {
     const double peak = h.median_peak();
     h.severity = peak >= config.high_peak_mps2     ? HazardSeverity::kHigh
@@ -212,7 +232,9 @@ HazardTracker::OnEvent(const HazardDetection& event, const HazardConfig& config)
     });
     UpdateSeverity(h, config);
     if (h.status == HazardStatus::kCandidate &&
-        h.vehicles.size() >= static_cast<std::size_t>(std::max(1, config.confirm_vehicles))) {
+        h.vehicles.size() >= static_cast<std::size_t>(std::max(1, config.confirm_vehicles)) &&
+        static_cast<double>(h.detections) >=
+            config.confirm_detection_ratio * static_cast<double>(h.passes)) {
         h.status = HazardStatus::kConfirmed;
         h.confirmed_ms = event.t_ms;
     } else if (h.status == HazardStatus::kRepairReported && h.repair_reported_ms && event.t_ms > *h.repair_reported_ms) {
@@ -224,11 +246,16 @@ HazardTracker::OnEvent(const HazardDetection& event, const HazardConfig& config)
 
 void HazardTracker::OnPass(const HazardPass& pass, const HazardConfig& config) {
     Expire(pass.t_ms, config);
-    if (pass.speed_mps < config.pass_min_speed_kmh / 3.6) {
+    if (pass.speed_mps < config.pass_min_speed_kmh / 3.6 ||
+        (pass.sample_rate_hz > 0.0 && pass.sample_rate_hz < config.pass_min_rate_hz)) {
         return;
     }
     const EpochMs same = config.same_traversal.count();
-    const double lo = std::min(pass.from_m, pass.to_m) + config.pass_margin_m;
+    // A pass that starts within the margin of the segment's start came in from the previous
+    // segment: it covers the start too (hazards there would otherwise never see a pass).
+    const double first = std::min(pass.from_m, pass.to_m);
+    const double lo =
+        first <= config.pass_margin_m ? -config.pass_margin_m : first + config.pass_margin_m;
     const double hi = std::max(pass.from_m, pass.to_m) - config.pass_margin_m;
     for (auto it = hazards_.begin(); it != hazards_.end();) {
         Hazard& h = *it;
@@ -239,6 +266,9 @@ void HazardTracker::OnPass(const HazardPass& pass, const HazardConfig& config) {
                 return d.vehicle_key == pass.vehicle_key && std::abs(d.t_ms - pass.t_ms) <= same;
             });
         const bool after_repair = !h.repair_reported_ms || pass.t_ms > *h.repair_reported_ms;
+        if (!IsFinal(h.status) && covered) {
+            h.passes += h.passes < UINT32_MAX ? 1 : 0;
+        }
         if (!IsFinal(h.status) && covered && !detected_now && pass.t_ms > h.last_detection_ms &&
             after_repair) {
             auto existing = std::find_if(
@@ -266,7 +296,7 @@ void HazardTracker::OnPass(const HazardPass& pass, const HazardConfig& config) {
                     h.status = HazardStatus::kVerified;
                     h.closed_ms = pass.t_ms;
                 }
-            } else if (clean >= config.resolve_clean_passes) {
+            } else if (clean >= CleanPassesToResolve(h, config)) {
                 h.status = HazardStatus::kResolved;
                 h.closed_ms = pass.t_ms;
             }
@@ -347,6 +377,7 @@ void HazardTracker::Encode(ByteWriter& out) const {
         out.Put(h.offset_m);
         out.Put(h.weight_sum);
         out.Put(h.detections);
+        out.Put(h.passes);
         out.Put(h.first_seen_ms);
         out.Put(h.last_detection_ms);
         PutOptional(out, h.confirmed_ms);
@@ -381,7 +412,7 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
     if (!in.ok()) {
         return fail(ErrorCode::kMalformed, "hazards", "truncated");
     }
-    if (version != kVersion) {
+    if (version != kVersion && version != 1) {
         return fail(ErrorCode::kUnsupportedVersion, "hazards.version", "unknown version");
     }
     HazardTracker t;
@@ -405,6 +436,7 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
         h.offset_m = in.Get<double>();
         h.weight_sum = in.Get<double>();
         h.detections = in.Get<std::uint32_t>();
+        h.passes = version >= 2 ? in.Get<std::uint32_t>() : 0;
         h.first_seen_ms = in.Get<EpochMs>();
         h.last_detection_ms = in.Get<EpochMs>();
         h.confirmed_ms = GetOptional(in, ok);

@@ -53,13 +53,19 @@ void HazardFields(C& c, F&& f) {
     f("detector_window_s", c.detector_window_s);
     f("detector_refractory_s", c.detector_refractory_s);
     f("detector_g_zero_fraction", c.detector_g_zero_fraction);
+    f("detector_post_gap_s", c.detector_post_gap_s);
+    f("detector_post_window_s", c.detector_post_window_s);
+    f("detector_post_factor", c.detector_post_factor);
     f("confirm_vehicles", c.confirm_vehicles);
+    f("confirm_detection_ratio", c.confirm_detection_ratio);
     f("min_radius_m", c.min_radius_m);
     f("radius_sigmas", c.radius_sigmas);
     f("radius_per_speed_s", c.radius_per_speed_s);
     f("resolve_clean_passes", c.resolve_clean_passes);
+    f("resolve_miss_probability", c.resolve_miss_probability);
     f("verify_clean_passes", c.verify_clean_passes);
     f("pass_min_speed_kmh", c.pass_min_speed_kmh);
+    f("pass_min_rate_hz", c.pass_min_rate_hz);
     f("pass_margin_m", c.pass_margin_m);
     f("same_traversal_ms", c.same_traversal);
     f("candidate_ttl_days", c.candidate_ttl);
@@ -285,12 +291,15 @@ tl::expected<void, Error> ValidateModelConfig(const ModelConfig& c) {
         return Fail(ErrorCode::kOutOfRange, "hazard.detector_z_threshold_mps2", "must be > 0");
     }
     if (!(h.detector_window_s > 0.0) || !(h.detector_refractory_s >= 0.0) ||
-        !(h.detector_background_s > 0.0)) {
+        !(h.detector_background_s > 0.0) || !(h.detector_post_gap_s >= 0.0) ||
+        !(h.detector_post_window_s > 0.0) || !(h.detector_post_factor >= 0.0)) {
         return Fail(
             ErrorCode::kOutOfRange, "hazard.detector_window_s", "detector times must be positive"
         );
     }
-    if (h.confirm_vehicles < 1 || h.resolve_clean_passes < 1 || h.verify_clean_passes < 1) {
+    if (h.confirm_vehicles < 1 || h.resolve_clean_passes < 1 || h.verify_clean_passes < 1 ||
+        !(h.confirm_detection_ratio >= 0.0 && h.confirm_detection_ratio <= 1.0) ||
+        !(h.resolve_miss_probability >= 0.0 && h.resolve_miss_probability < 1.0)) {
         return Fail(
             ErrorCode::kOutOfRange,
             "hazard.confirm_vehicles",

@@ -72,7 +72,12 @@ void Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
                     }
                 }
                 s.hazards.OnPass(
-                    {body.vehicle_key, o.t_ms, body.from_m, body.to_m, body.speed_mps},
+                    {body.vehicle_key,
+                     o.t_ms,
+                     body.from_m,
+                     body.to_m,
+                     body.speed_mps,
+                     body.sample_rate_hz},
                     config.hazard
                 );
             } else if constexpr (std::is_same_v<T, HazardEvent>) {

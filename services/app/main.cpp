@@ -1,7 +1,9 @@
 // `pavewatch`: one binary, one subcommand per service.
 
+#include "pavewatch/evaluate/evaluate.hpp"
 #include "pavewatch/gateway/gateway.hpp"
 #include "pavewatch/ingest/ingest.hpp"
+#include "pavewatch/replay/replay.hpp"
 #include "pavewatch/simulate/simulate.hpp"
 #include "pavewatch/wear/wear.hpp"
 
@@ -30,6 +32,12 @@ constexpr Command kCommands[] = {
     {"simulate",
      &pavewatch::simulate::Main,
      "drive simulated vehicles and sensors over the road network"},
+    {"replay",
+     &pavewatch::replay::Main,
+     "run a raw JSONL file through ingest and the wear models, to files"},
+    {"evaluate",
+     &pavewatch::evaluate::Main,
+     "score replay results against the simulator's ground truth"},
 };
 
 void Usage(std::ostream& out) {

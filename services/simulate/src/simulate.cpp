@@ -6,6 +6,7 @@
 #include "pavewatch/common/ops.hpp"
 #include "pavewatch/common/options.hpp"
 #include "pavewatch/common/stop.hpp"
+#include "pavewatch/simulate/offline.hpp"
 #include "pavewatch/simulate/world.hpp"
 
 #include <boost/program_options.hpp>
@@ -37,6 +38,11 @@ int Main(int argc, char** argv) {
     double duration_s = 0.0;
     std::string registry_out;
     bool registry_only = false;
+    bool offline = false;
+    OfflineOptions offline_options;
+    std::size_t segments = 0;
+    std::string rates;
+    double repair_share = 0.0;
     po::options_description desc(
         "pavewatch simulate: vehicles with accelerometers and GPS, and embedded sensors, over the "
         "road network"
@@ -63,11 +69,34 @@ int Main(int argc, char** argv) {
       "simulated seconds per wall-clock second")(
         "duration-s",
         po::value(&duration_s)->default_value(duration_s),
-        "stop after this many wall-clock seconds (0: run until stopped)"
+        "stop after this many wall-clock seconds (0: run until stopped); with --offline, "
+        "simulated seconds (required)"
     )("registry-out", po::value(&registry_out), "write the embedded sensors' registry to this file"
     )("registry-only",
       po::bool_switch(&registry_only),
       "write the registry (--registry-out) and exit");
+    desc.add_options()(
+        "offline",
+        po::bool_switch(&offline),
+        "write raw messages and ground truth to --out DIR instead of producing to Kafka "
+        "(docs/simulator.md)"
+    )("out", po::value(&offline_options.out_dir), "--offline: output folder")(
+        "segments",
+        po::value(&segments)->default_value(segments),
+        "drive only a connected part of the network of about this many segments (0: all)"
+    )("rates",
+      po::value(&rates),
+      "fleet's device rates and shares, e.g. 100:0.6,50:0.2,10:0.1,5:0.1 (the default)")(
+        "repair-share",
+        po::value(&repair_share)->default_value(repair_share),
+        "share of potholes repaired during the run (with --offline: between 40 % and 60 % of "
+        "--duration-s; live: in the first hour)"
+    )("pothole-share",
+      po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share),
+      "share of segments with potholes (1 to 3 each)"
+    )("start-ms",
+      po::value(&offline_options.start_ms)->default_value(offline_options.start_ms),
+      "--offline: event time of the start, epoch ms");
     auto parsed = common::ParseOptions(argc, argv, desc);
     if (!parsed) {
         std::cerr << "pavewatch simulate: " << parsed.error()
@@ -92,6 +121,34 @@ int Main(int argc, char** argv) {
                      "--sensor-sites >= 0, --invalid-share 0..1\n";
         return 2;
     }
+    if (!(repair_share >= 0 && repair_share <= 1) ||
+        !(world.pothole_segment_share >= 0 && world.pothole_segment_share <= 1)) {
+        std::cerr << "pavewatch simulate: --repair-share and --pothole-share within 0..1\n";
+        return 2;
+    }
+    if (!rates.empty()) {
+        auto parsed_rates = ParseRates(rates);
+        if (!parsed_rates) {
+            std::cerr << "pavewatch simulate: " << parsed_rates.error() << "\n";
+            return 2;
+        }
+        world.rates = std::move(*parsed_rates);
+    }
+    world.repair_share = repair_share;
+    if (offline) {
+        if (offline_options.out_dir.empty() || !(duration_s > 0 && duration_s <= 30 * 86400.0)) {
+            std::cerr << "pavewatch simulate: --offline needs --out DIR and --duration-s in (0, "
+                         "2592000] simulated seconds\n";
+            return 2;
+        }
+        offline_options.duration =
+            std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(duration_s * 1000)));
+        world.repair_window_start = offline_options.duration * 2 / 5;
+        world.repair_window_end = offline_options.duration * 3 / 5;
+    } else {
+        world.repair_window_start = std::chrono::milliseconds(0);
+        world.repair_window_end = std::chrono::milliseconds(3600000);
+    }
     if (registry_only && registry_out.empty()) {
         std::cerr << "pavewatch simulate: --registry-only needs --registry-out FILE\n";
         return 2;
@@ -101,6 +158,31 @@ int Main(int argc, char** argv) {
     if (!network) {
         std::cerr << "pavewatch simulate: " << network.error() << "\n";
         return 2;
+    }
+    if (segments > 0) {
+        world.segment_subset = ConnectedSubset(*network->network, segments, world.seed);
+    }
+    if (offline) {
+        const auto wall_start = std::chrono::steady_clock::now();
+        auto summary = RunOffline(*network->network, *network->matcher, world, offline_options);
+        if (!summary) {
+            std::cerr << "pavewatch simulate: " << summary.error() << "\n";
+            return 1;
+        }
+        log.Info(
+            "offline run written",
+            {{"out", offline_options.out_dir},
+             {"segments", static_cast<std::uint64_t>(summary->segments)},
+             {"vehicle_messages", summary->vehicle_messages},
+             {"embedded_messages", summary->embedded_messages},
+             {"potholes", static_cast<std::uint64_t>(summary->potholes)},
+             {"repaired", static_cast<std::uint64_t>(summary->repaired)},
+             {"encounters", summary->encounters},
+             {"hits", summary->hits},
+             {"wall_s",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()}}
+        );
+        return 0;
     }
     const std::int64_t start_ms = WallMs();
     World city(*network->network, *network->matcher, world, start_ms);
@@ -136,7 +218,7 @@ int Main(int argc, char** argv) {
                          .Add({});
     if (kafka.create_topics) {
         if (auto t = kafka::EnsureTopics(
-                kafka.Client("pavewatch-simulate-admin"),
+                kafka.Client("pavewatch-simulate-admin", &log),
                 kafka.TopicSpecs(),
                 std::chrono::seconds(30)
             );
@@ -151,7 +233,7 @@ int Main(int argc, char** argv) {
         failures.Increment();
         log.Warn("delivery failed", {{"topic", topic}, {"error", e.Describe()}});
     };
-    auto producer = kafka::Producer::Create(kafka.Client("pavewatch-simulate"), po_options);
+    auto producer = kafka::Producer::Create(kafka.Client("pavewatch-simulate", &log), po_options);
     if (!producer) {
         log.Error("cannot create the producer", {{"error", producer.error().Describe()}});
         return 1;

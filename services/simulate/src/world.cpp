@@ -113,7 +113,8 @@ struct World::Vehicle {
     double offset_m = 0.0;
     double speed_mps = 10.0;
     double target_mps = 12.0;
-    double lateral_m = 0.0;  ///< wheel path's offset right of the lane centre
+    double accel_noise_mps2 = 0.0;  ///< the driver's own speed changes (OU process)
+    double lateral_m = 0.0;         ///< wheel path's offset right of the lane centre
     EpochMs next_batch_ms = 0;
     std::vector<double> tail;  ///< last kLeadInM of road under the wheel
     bool teleport = false;
@@ -128,6 +129,7 @@ struct World::Site {
     EpochMs next_moisture_ms = 0;
     double last_temperature_c = 10.0;
     double moisture = 20.0;
+    SiteTruth truth;
 };
 
 World::World(
@@ -136,7 +138,11 @@ World::World(
     WorldConfig config,
     EpochMs start_ms
 )
-    : network_(network), matcher_(matcher), config_(std::move(config)), now_(start_ms) {
+    : network_(network),
+      matcher_(matcher),
+      config_(std::move(config)),
+      now_(start_ms),
+      start_ms_(start_ms) {
     const auto& segments = network_.segments();
     truth_.resize(segments.size());
     if (config_.segment_subset.empty()) {
@@ -144,10 +150,11 @@ World::World(
             config_.segment_subset.push_back(i);
         }
     }
-    std::vector<bool> allowed(segments.size(), false);
+    allowed_.assign(segments.size(), false);
     for (const auto i : config_.segment_subset) {
-        allowed[i] = true;
+        allowed_.at(i) = true;
     }
+    const auto& allowed = allowed_;
 
     // Successors: where a road ends, the roads that start within 12 m of its end (not the
     // same road turned back).
@@ -257,6 +264,9 @@ World::World(
         s->next_temperature_ms = start_ms + 1000 * (k % 60);
         s->next_moisture_ms = start_ms + 5000 * (k % 60);
         s->moisture = s->rng.Uniform(15.0, 28.0);
+        s->truth.segment_index = s->segment;
+        s->truth.wim_id = Padded("wim", k + 1);
+        s->truth.strain_id = Padded("strain", k + 1);
         sites_.push_back(std::move(s));
     }
 }
@@ -272,7 +282,8 @@ std::size_t World::RandomSegment(Xoshiro256& rng) const {
 std::size_t World::NextSegment(std::size_t segment, Xoshiro256& rng) const {
     const auto& s = network_.segments()[segment];
     if (s.piece + 1 < s.pieces) {
-        return segment + 1;  // the next piece of the same road
+        // The next piece of the same road, unless it lies outside the driven subset.
+        return allowed_[segment + 1] ? segment + 1 : SIZE_MAX;
     }
     const auto& next = successors_[segment];
     if (next.empty()) {
@@ -299,8 +310,14 @@ const SegmentTruth& World::Truth(std::size_t i) {
         }
         klass = std::min(klass, 4);
         t.iso_class = static_cast<pipeline::Iso8608Class>(klass);
-        // Within a class the PSD spans a factor 4 around its geometric mean.
-        t.gd0_m3 = pipeline::Iso8608Gd0(t.iso_class) * std::pow(4.0, rng.Uniform(-0.5, 0.5));
+        // Within a class the PSD spans a factor 4 around its geometric mean (log-uniform),
+        // except class A, which ISO 8608 bounds only from above (32e-6 m^3): it spans 2e-6 m^3
+        // (new asphalt, IRI ~0.8 m/km) to that bound, so that a city has good roads (FHWA
+        // IRI < 1.5 m/km) too.
+        const double u_class = rng.Uniform(-0.5, 0.5);
+        t.gd0_m3 = t.iso_class == pipeline::Iso8608Class::kA
+                       ? 32e-6 * std::pow(16.0, u_class - 0.5)
+                       : pipeline::Iso8608Gd0(t.iso_class) * std::pow(4.0, u_class);
         if (rng.Uniform() < config_.pothole_segment_share && segment.length_m > 20.0) {
             const int n = 1 + static_cast<int>(rng.Uniform() * 3.0);
             for (int k = 0; k < n; ++k) {
@@ -321,6 +338,16 @@ const SegmentTruth& World::Truth(std::size_t i) {
             std::sort(t.potholes.begin(), t.potholes.end(), [](const auto& a, const auto& b) {
                 return a.at_m < b.at_m;
             });
+            // Repairs draw from their own generator so that they leave the road as it was.
+            Xoshiro256 repairs(Mix(Mix(config_.seed, 0x2E9A12), segment.id.value()));
+            const auto from = static_cast<double>(config_.repair_window_start.count());
+            const auto to = std::max(from, static_cast<double>(config_.repair_window_end.count()));
+            for (auto& p : t.potholes) {
+                if (repairs.Uniform() < config_.repair_share) {
+                    p.repaired_at_ms =
+                        start_ms_ + static_cast<EpochMs>(std::llround(repairs.Uniform(from, to)));
+                }
+            }
         }
         truth_[i] = std::move(t);
     }
@@ -390,21 +417,27 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
         v.teleport = false;
     }
 
-    // Speeds at the device's sample times: an Ornstein-Uhlenbeck process around a cruise speed
-    // that changes now and then.
+    // Speeds at the device's sample times: the driver closes on a cruise speed that changes
+    // now and then, plus speed changes of their own, an Ornstein-Uhlenbeck acceleration (time
+    // constant 2 s, 0.3 m/s^2 standard deviation), so that acceleration is smooth as a car's is.
+    constexpr double kAccelTauS = 2.0;
+    constexpr double kAccelSigma = 0.3;
     std::vector<double> speed(n);
+    std::vector<double> accel(n);
     std::vector<double> along(n);  // metres driven since the batch start
     double s = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (v.rng.Uniform() < dt / 40.0) {
             v.target_mps = CruiseSpeed(segments[v.segment].highway) * v.rng.Uniform(0.7, 1.25);
         }
-        const double next = v.speed_mps + 0.4 * (v.target_mps - v.speed_mps) * dt +
-                            0.6 * std::sqrt(dt) * v.rng.Normal();
-        const double clamped = std::clamp(next, 2.0, 26.0);
+        v.accel_noise_mps2 += -v.accel_noise_mps2 / kAccelTauS * dt +
+                              kAccelSigma * std::sqrt(2.0 * dt / kAccelTauS) * v.rng.Normal();
+        const double a = 0.4 * (v.target_mps - v.speed_mps) + v.accel_noise_mps2;
+        const double clamped = std::clamp(v.speed_mps + a * dt, 2.0, 26.0);
         if (i > 0) {
             s += 0.5 * (speed[i - 1] + clamped) * dt;
         }
+        accel[i] = (clamped - v.speed_mps) / dt;
         v.speed_mps = clamped;
         speed[i] = clamped;
         along[i] = s;
@@ -458,10 +491,24 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
     v.segment = seg;
     v.offset_m = offset;
 
-    // Road under the wheel along the path, with the potholes this wheel path hits.
+    // Time after t0 at which the vehicle has driven `at` metres since the batch start
+    // (extrapolated at the first or last speed outside the batch).
+    const auto time_at = [&](double at) {
+        if (at <= 0.0) {
+            return at / std::max(0.1, speed[0]);
+        }
+        const auto it = std::upper_bound(along.begin(), along.end(), at);
+        const auto i = static_cast<std::size_t>(it - along.begin()) - 1;
+        return static_cast<double>(i) * dt + (at - along[i]) / std::max(0.1, speed[i]);
+    };
+    const double used_s = static_cast<double>(used) * dt;
+
+    // Road under the wheel along the path, with the potholes this wheel path hits (unless
+    // repaired by the time the wheel gets there).
     const double spacing = config_.profile_spacing_m;
     std::vector<double> road = v.tail;
     const std::size_t lead = road.size();
+    std::vector<PotholeEncounter> encounters;
     for (const auto& piece : path) {
         const auto& profile = Profile(piece.segment);
         const auto from = static_cast<std::size_t>(piece.from_m / spacing);
@@ -470,13 +517,32 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
         for (std::size_t k = from; k < to; ++k) {
             road.push_back(profile[k]);
         }
-        for (const auto& p : Truth(piece.segment).potholes) {
+        const auto& potholes = Truth(piece.segment).potholes;
+        for (std::size_t k = 0; k < potholes.size(); ++k) {
+            const auto& p = potholes[k];
             if (p.at_m + p.length_m < piece.from_m || p.at_m > piece.to_m) {
                 continue;
             }
-            if (std::fabs(v.lateral_m - p.lateral_m) < p.width_m / 2) {
+            const double t = time_at(piece.start_along + p.centre_m() - piece.from_m);
+            const EpochMs t_ms = t0 + static_cast<EpochMs>(std::llround(1000.0 * t));
+            const bool repaired = p.repaired_at_ms && *p.repaired_at_ms <= t_ms;
+            const bool overlaps = std::fabs(v.lateral_m - p.lateral_m) < p.width_m / 2;
+            if (overlaps && !repaired) {
                 std::span<double> view(road.data() + start, road.size() - start);
                 pipeline::AddPothole(view, spacing, p.at_m - piece.from_m, p.depth_m, p.length_m);
+            }
+            // The encounter belongs to the batch in which the wheel passes the centre.
+            const bool centre_here = p.centre_m() >= piece.from_m && p.centre_m() < piece.to_m;
+            if (centre_here && t >= 0.0 && t < used_s) {
+                PotholeEncounter e;
+                e.segment_index = piece.segment;
+                e.pothole = k;
+                e.t_ms = t_ms;
+                e.speed_mps = speed[std::min(used - 1, static_cast<std::size_t>(t / dt))];
+                e.wheel_lateral_m = v.lateral_m;
+                e.hit = overlaps && !repaired;
+                e.repaired = repaired;
+                encounters.push_back(e);
             }
         }
     }
@@ -486,16 +552,49 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
     }
     // Wheel-path wander between batches.
     v.lateral_m = std::clamp(v.lateral_m + 0.15 * v.rng.Normal(), -0.6, 0.6);
+    // Keep the last stretch of road for the next batch's lead-in.
+    const std::size_t keep = static_cast<std::size_t>(kLeadInM / spacing);
+    v.tail.assign(
+        road.size() > keep ? road.end() - static_cast<std::ptrdiff_t>(keep) : road.begin(),
+        road.end()
+    );
+
+    // The vehicle was driving before the batch: without a tail (a new start) the lead-in is
+    // the mirror image of the batch's first metres, so the suspension is in motion, not at
+    // rest, when the device starts sampling.
+    std::size_t lead_points = lead;
+    if (lead_points == 0) {
+        const std::size_t m = std::min(road.size() - 1, keep);
+        std::vector<double> mirror(road.begin() + 1, road.begin() + 1 + static_cast<long>(m));
+        std::reverse(mirror.begin(), mirror.end());
+        road.insert(road.begin(), mirror.begin(), mirror.end());
+        lead_points = m;
+    }
+    // Lead-in samples at the first speed; the lead-in is lengthened (flat, at its first
+    // elevation) to a whole number of samples, so that the batch's first sample is where the
+    // path starts (within one profile spacing) at every rate.
+    const auto lead_samples = static_cast<std::size_t>(
+        std::ceil(static_cast<double>(lead_points) * spacing / speed[0] / dt)
+    );
+    const auto extra = static_cast<std::size_t>(std::max(
+        0.0,
+        std::round(
+            (static_cast<double>(lead_samples) * speed[0] * dt -
+             static_cast<double>(lead_points) * spacing) /
+            spacing
+        )
+    ));
+    road.insert(road.begin(), extra, road.front());
+    // The tyre's envelope and the last sample interval look a little past the path's end: the
+    // road continues (flat, 3 m) rather than stopping the simulation early.
+    road.insert(road.end(), static_cast<std::size_t>(3.0 / spacing), road.back());
 
     // The vehicle's response: lead-in samples at the first speed, then the batch.
-    const double lead_m = static_cast<double>(lead) * spacing;
-    const auto lead_samples = static_cast<std::size_t>(std::ceil(lead_m / speed[0] / dt));
     std::vector<double> qc_speed(lead_samples, speed[0]);
     qc_speed.insert(
         qc_speed.end(), speed.begin(), speed.begin() + static_cast<std::ptrdiff_t>(used)
     );
     const auto response = pipeline::SimulateQuarterCar(road, spacing, qc_speed, v.rate_hz, v.car);
-
     pipeline::VehicleMessage m;
     m.vehicle_id = pipeline::VehicleId{v.id};
     m.device_id = pipeline::DeviceId{v.device};
@@ -509,7 +608,7 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
         const std::size_t r = lead_samples + i;
         const double vertical =
             r < response.accel_vertical_mps2.size() ? response.accel_vertical_mps2[r] : 0.0;
-        const double longitudinal = i > 0 ? (speed[i] - speed[i - 1]) / dt : 0.0;
+        const double longitudinal = accel[i];
         const double lateral = 0.05 * v.rng.Normal();
         const std::array<double, 3> body{longitudinal, lateral, kGravity + vertical};
         std::array<double, 3> device{};
@@ -555,19 +654,16 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
         fix.accuracy_m = v.gps_sigma_m * v.rng.Uniform(0.8, 1.2);
         m.gps.push_back(fix);
     }
-    // Keep the last stretch of road for the next batch's lead-in.
-    const std::size_t keep = static_cast<std::size_t>(kLeadInM / spacing);
-    v.tail.assign(
-        road.size() > keep ? road.end() - static_cast<std::ptrdiff_t>(keep) : road.begin(),
-        road.end()
-    );
-
     RawMessage raw;
     raw.vehicle = true;
     raw.key = v.id;
     raw.t_ms = t0;
     raw.json = pipeline::ToJson(m);
+    raw.rate_hz = v.rate_hz;
+    raw.end_ms = t0 + static_cast<EpochMs>(std::llround(1000.0 * (used_s - dt)));
+    raw.encounters = std::move(encounters);
     if (config_.invalid_share > 0 && v.rng.Uniform() < config_.invalid_share) {
+        raw.corrupted = true;
         // A broken device: cut the JSON short, or send a latitude out of range.
         if (v.rng.Uniform() < 0.5) {
             raw.json.resize(raw.json.size() / 2);
@@ -646,6 +742,9 @@ void World::SiteEvents(Site& s, EpochMs until_ms, std::vector<RawMessage>& out) 
         for (auto& a : w.axle_loads_kn) {
             a = std::round(a * 10) / 10;
         }
+        s.truth.vehicles += 1;
+        s.truth.axles += w.axle_loads_kn.size();
+        s.truth.esal += pipeline::VehicleEsal(w.axle_loads_kn, w.axle_spacings_m, kStructure);
         pipeline::StrainReading strain;
         strain.sensor_id = pipeline::SensorId{strain_id};
         strain.t_ms = t;
@@ -655,6 +754,14 @@ void World::SiteEvents(Site& s, EpochMs until_ms, std::vector<RawMessage>& out) 
             const double e = 70.0 * std::pow(a / 40.0, 0.9) * std::pow(modulus_ref / modulus, 0.6) *
                              s.rng.Uniform(0.95, 1.05);
             strain.peak_microstrain.push_back(std::round(std::min(e, 4000.0) * 10) / 10);
+        }
+        // The damage the reported strains do at the pavement's real temperature and moisture.
+        const double wet =
+            s.moisture > kStructure.wet_threshold_vwc_percent ? kStructure.wet_fatigue_factor : 1.0;
+        for (const double e : strain.peak_microstrain) {
+            s.truth.fatigue_damage +=
+                1.0 / (wet * pipeline::AllowableRepetitions(e, modulus, kStructure));
+            s.truth.strain_peaks += 1;
         }
         emit(w, wim_id, t);
         emit(strain, strain_id, t);
@@ -678,6 +785,116 @@ void World::Advance(EpochMs until_ms, std::vector<RawMessage>& out) {
         out.end(),
         [](const RawMessage& a, const RawMessage& b) { return a.t_ms < b.t_ms; }
     );
+}
+
+std::vector<SiteTruth> World::SiteTruths() const {
+    std::vector<SiteTruth> out;
+    out.reserve(sites_.size());
+    for (const auto& s : sites_) {
+        out.push_back(s->truth);
+    }
+    return out;
+}
+
+std::vector<std::size_t> ConnectedSubset(
+    const pipeline::RoadNetwork& network,
+    std::size_t target_segments,
+    std::uint64_t seed
+) {
+    const auto& segments = network.segments();
+    std::vector<std::size_t> all;
+    if (target_segments == 0 || target_segments >= segments.size()) {
+        all.resize(segments.size());
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            all[i] = i;
+        }
+        return all;
+    }
+    // Roads: runs of consecutive pieces. Two roads touch when an end of one lies within 12 m of
+    // an end of the other (20 m grid cells, neighbours searched).
+    std::vector<std::size_t> road_first;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (segments[i].piece == 0 || road_first.empty()) {
+            road_first.push_back(i);
+        }
+    }
+    const auto cell_key = [](std::int64_t cx, std::int64_t cy) {
+        return (cx << 32) ^ (cy + 1000000);
+    };
+    std::unordered_map<std::int64_t, std::vector<std::pair<std::size_t, pipeline::LonLat>>> ends;
+    const auto cell_of = [&](pipeline::LonLat p) {
+        const auto xy = network.projection().Forward(p);
+        return std::pair{
+            static_cast<std::int64_t>(std::floor(xy.x / 20.0)),
+            static_cast<std::int64_t>(std::floor(xy.y / 20.0))};
+    };
+    const auto road_ends = [&](std::size_t road) {
+        const std::size_t first = road_first[road];
+        const std::size_t last =
+            road + 1 < road_first.size() ? road_first[road + 1] : segments.size();
+        return std::pair{segments[first].points.front(), segments[last - 1].points.back()};
+    };
+    for (std::size_t r = 0; r < road_first.size(); ++r) {
+        const auto [a, b] = road_ends(r);
+        for (const auto& p : {a, b}) {
+            const auto [cx, cy] = cell_of(p);
+            ends[cell_key(cx, cy)].push_back({r, p});
+        }
+    }
+    Xoshiro256 rng(Mix(seed, 0x5B5E7));
+    std::vector<bool> taken(road_first.size(), false);
+    std::vector<std::size_t> out;
+    std::vector<std::size_t> queue;
+    std::size_t head = 0;
+    while (out.size() < target_segments) {
+        if (head == queue.size()) {
+            // Start (or restart, when a component is exhausted) from a random untaken road.
+            std::vector<std::size_t> free;
+            for (std::size_t r = 0; r < road_first.size(); ++r) {
+                if (!taken[r]) {
+                    free.push_back(r);
+                }
+            }
+            if (free.empty()) {
+                break;
+            }
+            const auto pick = std::min(
+                free.size() - 1,
+                static_cast<std::size_t>(rng.Uniform() * static_cast<double>(free.size()))
+            );
+            taken[free[pick]] = true;
+            queue.push_back(free[pick]);
+        }
+        const std::size_t road = queue[head++];
+        const std::size_t first = road_first[road];
+        const std::size_t last =
+            road + 1 < road_first.size() ? road_first[road + 1] : segments.size();
+        for (std::size_t i = first; i < last; ++i) {
+            out.push_back(i);
+        }
+        {
+            const auto [a, b] = road_ends(road);
+            for (const auto& p : {a, b}) {
+                const auto [cx, cy] = cell_of(p);
+                for (std::int64_t dx = -1; dx <= 1; ++dx) {
+                    for (std::int64_t dy = -1; dy <= 1; ++dy) {
+                        const auto it = ends.find(cell_key(cx + dx, cy + dy));
+                        if (it == ends.end()) {
+                            continue;
+                        }
+                        for (const auto& [other, q] : it->second) {
+                            if (!taken[other] && pipeline::HaversineM(p, q) <= 12.0) {
+                                taken[other] = true;
+                                queue.push_back(other);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 std::string World::SensorRegistryJson() const {

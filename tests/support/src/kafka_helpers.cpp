@@ -53,6 +53,7 @@ std::vector<std::string> TestTopics::Flags() const {
 TestTopics MakeTopics(const std::string& test, int partitions) {
     const std::string prefix = "t." + test + "." + UniqueSuffix() + ".";
     TestTopics t;
+    t.prefix = prefix;
     t.topics.raw_vehicle = prefix + "raw.vehicle";
     t.topics.raw_embedded = prefix + "raw.embedded";
     t.topics.observations = prefix + "observations";

@@ -19,6 +19,11 @@ std::unique_ptr<Process> StartService(
         std::find(extra_args.begin(), extra_args.end(), "--metrics-port") == extra_args.end()) {
         args.insert(args.end(), {"--metrics-port", "0"});
     }
+    // Consumer groups of the test's own: no test waits for another test's group members.
+    if ((service == "wear" || service == "ingest") &&
+        std::find(extra_args.begin(), extra_args.end(), "--group-id") == extra_args.end()) {
+        args.insert(args.end(), {"--group-id", topics.prefix + service});
+    }
     const auto flags = topics.Flags();
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), extra_args.begin(), extra_args.end());

@@ -181,6 +181,121 @@ TEST(EventDetector, SlowVehiclesAreIgnored) {
     EXPECT_TRUE(events.empty());
 }
 
+/// Events of a car at 12 m/s, 100 Hz, over `road`; positions of the events, m.
+std::vector<double> EventPositions(const std::vector<double>& road, const HazardConfig& config) {
+    const double v[1] = {12.0};
+    const auto r =
+        SimulateQuarterCar(road, kSpacing, v, 100.0, DefaultQuarterCar(VehicleClass::kCar));
+    std::vector<float> z(r.accel_vertical_mps2.begin(), r.accel_vertical_mps2.end());
+    std::vector<float> s(z.size(), 12.0F);
+    EventDetector detector(config, 100.0);
+    std::vector<DetectedEvent> events;
+    detector.Process(z, {}, s, events);
+    detector.Flush(events);
+    std::vector<double> at;
+    for (const auto& e : events) {
+        at.push_back(r.position_m[std::min(r.position_m.size() - 1, e.sample_index)]);
+    }
+    return at;
+}
+
+TEST(EventDetector, RougherStretchAfterASmoothOneIsNoPothole) {
+    // 150 m of class A, then 150 m of class D: the causal background still holds the smooth
+    // road when the first bumps of the rough one come. Only the quiet-road check (post window)
+    // tells them from a pothole.
+    HazardConfig without_check;
+    without_check.detector_post_factor = 0.0;
+    int near_change_default = 0;
+    int near_change_without = 0;
+    for (int seed = 1; seed <= 12; ++seed) {
+        auto road = Iso8608Profile(Iso8608Class::kA, 150.0, kSpacing, 300 + seed);
+        const auto rough = Iso8608Profile(Iso8608Class::kD, 150.0, kSpacing, 600 + seed);
+        const double join = road.back() - rough.front();
+        for (std::size_t i = 1; i < rough.size(); ++i) {
+            road.push_back(rough[i] + join);
+        }
+        for (const double at : EventPositions(road, HazardConfig{})) {
+            near_change_default += at > 148.0 && at < 165.0 ? 1 : 0;
+        }
+        for (const double at : EventPositions(road, without_check)) {
+            near_change_without += at > 148.0 && at < 165.0 ? 1 : 0;
+        }
+    }
+    std::printf(
+        "[ detector ] events at a smooth-to-rough change (12 roads): %d with the quiet-road "
+        "check, %d without\n",
+        near_change_default,
+        near_change_without
+    );
+    EXPECT_GE(near_change_without, 4);
+    EXPECT_LE(near_change_default, near_change_without / 4);
+}
+
+TEST(EventDetector, PotholeOnAQuietRoadPassesTheQuietRoadCheck) {
+    int found = 0;
+    for (int seed = 1; seed <= 10; ++seed) {
+        auto road = Iso8608Profile(Iso8608Class::kB, 200.0, kSpacing, 900 + seed);
+        AddPothole(road, kSpacing, 100.0, 0.05, 0.6);
+        for (const double at : EventPositions(road, HazardConfig{})) {
+            found += std::abs(at - 100.3) < 3.0 ? 1 : 0;
+        }
+    }
+    EXPECT_GE(found, 9);
+}
+
+TEST(EventDetector, ImpactAtTheVeryEndOfAStreamIsNotReported) {
+    // Its post window is not seen: it cannot be told from the start of a rough stretch.
+    const HazardConfig config;
+    for (const std::size_t at : {std::size_t{990}, std::size_t{900}}) {
+        std::vector<float> z(1000, 0.0F);
+        z[at] = 12.0F;
+        std::vector<float> s(1000, 10.0F);
+        EventDetector detector(config, 100.0);
+        std::vector<DetectedEvent> events;
+        detector.Process(z, {}, s, events);
+        detector.Flush(events);
+        EXPECT_EQ(events.size(), at == 990 ? 0U : 1U) << at;
+    }
+}
+
+TEST(EventDetector, PrimingMakesAStartMidDriveQuiet) {
+    // A stream that starts on a rough road: unprimed, the filter and the background start
+    // from silence and the first bumps pass for impacts; primed with the mirror image of its
+    // first seconds, they start as if the drive had gone on.
+    int unprimed = 0;
+    int primed = 0;
+    for (int seed = 1; seed <= 20; ++seed) {
+        const auto road = Iso8608Profile(Iso8608Class::kD, 120.0, kSpacing, 1200 + seed);
+        const double v[1] = {12.0};
+        const auto r =
+            SimulateQuarterCar(road, kSpacing, v, 100.0, DefaultQuarterCar(VehicleClass::kCar));
+        // Drop the first 30 m: the stream begins mid-drive.
+        std::vector<float> z(r.accel_vertical_mps2.begin() + 250, r.accel_vertical_mps2.end());
+        std::vector<float> s(z.size(), 12.0F);
+        std::vector<float> mirror(z.rend() - 200, z.rend() - 1);
+        HazardConfig config;
+        config.detector_post_factor = 0.0;  // the background alone (the quiet-road check
+                                            // would hide most of these as well)
+        for (const bool prime : {false, true}) {
+            EventDetector detector(config, 100.0);
+            if (prime) {
+                detector.Prime(mirror);
+            }
+            std::vector<DetectedEvent> events;
+            detector.Process(z, {}, s, events);
+            detector.Flush(events);
+            for (const auto& e : events) {
+                (prime ? primed : unprimed) += e.time_s < 1.5 ? 1 : 0;
+            }
+        }
+    }
+    std::printf(
+        "[ detector ] events in the first 1.5 s: %d unprimed, %d primed\n", unprimed, primed
+    );
+    EXPECT_GE(unprimed, 3);
+    EXPECT_LE(primed * 3, unprimed);
+}
+
 TEST(EventDetector, ThresholdAdaptsToRate) {
     const HazardConfig config;
     EXPECT_DOUBLE_EQ(EventDetector(config, 200.0).rate_factor(), 1.0);

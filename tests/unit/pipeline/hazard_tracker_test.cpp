@@ -64,7 +64,8 @@ TEST(HazardTracker, FarEventsStartSeparateHazards) {
 }
 
 TEST(HazardTracker, ResolvesAfterFiveCleanPasses) {
-    const HazardConfig c;
+    HazardConfig c;
+    c.resolve_miss_probability = 0.0;  // resolve_clean_passes alone (see the test below)
     HazardTracker t;
     const auto id = Confirmed(t, c);
     for (std::uint64_t v = 10; v < 14; ++v) {
@@ -77,6 +78,85 @@ TEST(HazardTracker, ResolvesAfterFiveCleanPasses) {
     EXPECT_EQ(t.Find(id)->status, HazardStatus::kResolved);
     EXPECT_EQ(t.Find(id)->closed_ms, kT0 + 201 * kMinute);
     EXPECT_EQ(t.CountOpen().low + t.CountOpen().medium + t.CountOpen().high, 0);
+}
+
+TEST(HazardTracker, RarelyDetectedHazardsNeedMoreCleanPassesToResolve) {
+    const HazardConfig c;  // resolve_miss_probability 0.01
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    // Twelve passes without a detection, one more detection, fifteen passes: 4 detections in
+    // 27 passes (r = 0.15) would need n = ln 0.01 / ln 0.85 = 29 clean passes; at most
+    // kMaxClean (16) are asked for.
+    for (std::uint64_t v = 100; v < 112; ++v) {
+        t.OnPass(Pass(v, kT0 + 4 * kMinute + static_cast<EpochMs>(v)), c);
+    }
+    t.OnEvent(Event(3, kT0 + 50 * kMinute, 40.0), c);  // seen again: clean passes restart
+    for (std::uint64_t v = 10; v < 25; ++v) {
+        t.OnPass(Pass(v, kT0 + 100 * kMinute + static_cast<EpochMs>(v)), c);
+    }
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed);  // 15 clean passes: not enough
+    t.OnPass(Pass(25, kT0 + 200 * kMinute), c);
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kResolved);  // the 16th
+}
+
+TEST(HazardTracker, PassesOfSlowDevicesAreNoEvidence) {
+    const HazardConfig c;  // pass_min_rate_hz 20
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    for (std::uint64_t v = 10; v < 30; ++v) {
+        HazardPass p = Pass(v, kT0 + 100 * kMinute + static_cast<EpochMs>(v));
+        p.sample_rate_hz = 5.0;  // a 5 Hz device rarely sees an impact: says nothing
+        t.OnPass(p, c);
+    }
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed);
+    EXPECT_EQ(t.Find(id)->passes, 0U);
+    // 3 detections, then passes of 100 Hz devices: (1 - 3/k)^k stays above 0.01 until the
+    // cap of 16 clean passes.
+    for (std::uint64_t v = 40; v < 56; ++v) {
+        EXPECT_EQ(t.Find(id)->status, HazardStatus::kConfirmed) << v;
+        HazardPass p = Pass(v, kT0 + 200 * kMinute + static_cast<EpochMs>(v));
+        p.sample_rate_hz = 100.0;
+        t.OnPass(p, c);
+    }
+    EXPECT_EQ(t.Find(id)->status, HazardStatus::kResolved);
+}
+
+TEST(HazardTracker, FewDetectionsAmongManyPassesDoNotConfirm) {
+    const HazardConfig c;  // confirm_detection_ratio 0.2
+    const auto run = [&](int rounds) {
+        HazardTracker t;
+        const auto id = t.OnEvent(Event(1, kT0, 40.0), c);
+        // Four regular vehicles drive over it `rounds` times each without noticing (four
+        // distinct clean passes: not enough to drop the candidate).
+        for (int r = 0; r < rounds; ++r) {
+            for (std::uint64_t v = 100; v < 104; ++v) {
+                t.OnPass(Pass(v, kT0 + (r + 1) * kMinute + static_cast<EpochMs>(v)), c);
+            }
+        }
+        t.OnEvent(Event(2, kT0 + 50 * kMinute, 40.5), c);
+        t.OnEvent(Event(3, kT0 + 51 * kMinute, 39.5), c);
+        return *t.Find(*id);
+    };
+    const Hazard some = run(2);  // 3 detections in 8 passes
+    EXPECT_EQ(some.passes, 8U);
+    EXPECT_EQ(some.status, HazardStatus::kConfirmed);
+    const Hazard many = run(6);  // 3 detections in 24 passes: below 0.2
+    EXPECT_EQ(many.passes, 24U);
+    EXPECT_EQ(many.vehicles.size(), 3U);
+    EXPECT_EQ(many.status, HazardStatus::kCandidate);
+}
+
+TEST(HazardTracker, PassFromTheSegmentStartCoversHazardsThere) {
+    const HazardConfig c;
+    HazardTracker t;
+    for (std::uint64_t v = 1; v <= 3; ++v) {
+        t.OnEvent(Event(v, kT0 + static_cast<EpochMs>(v) * kMinute, 0.8), c);
+    }
+    ASSERT_EQ(t.hazards().size(), 1U);
+    t.OnPass(HazardPass{50, kT0 + 100 * kMinute, 0.4, 60.0, 12.0, 100.0}, c);
+    EXPECT_EQ(t.hazards()[0].clean_passes.size(), 1U);
+    t.OnPass(HazardPass{51, kT0 + 100 * kMinute, 3.0, 60.0, 12.0, 100.0}, c);  // starts after it
+    EXPECT_EQ(t.hazards()[0].clean_passes.size(), 1U);
 }
 
 TEST(HazardTracker, PassThatDetectedIsNotCleanInEitherOrder) {
@@ -238,6 +318,36 @@ TEST(HazardTracker, EncodeDecodeRoundTripsExactly) {
     EXPECT_EQ(a, b);
     ByteReader cut(std::string_view(bytes).substr(0, bytes.size() - 1));
     EXPECT_FALSE(HazardTracker::Decode(cut).has_value());
+}
+
+TEST(HazardTracker, DecodesVersionOneStatesWithoutPassCounts) {
+    // A state written before layout v2 (no covering-pass count) still loads, with passes 0.
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    t.OnPass(Pass(77, kT0 + 500 * kMinute), c);
+    ASSERT_EQ(t.hazards().size(), 1U);
+    ASSERT_EQ(t.Find(id)->passes, 1U);
+    std::string v2;
+    ByteWriter w(v2);
+    t.Encode(w);
+    // v1: version byte 1, and no u32 passes after the hazard's detections (version, next id,
+    // count, then id, status, severity, offset, weight sum, detections: 7 + 26 bytes).
+    std::string v1 = v2;
+    v1[0] = 1;
+    v1.erase(7 + 26, 4);
+    ByteReader r(v1);
+    const auto back = HazardTracker::Decode(r);
+    ASSERT_TRUE(back.has_value()) << back.error().Describe();
+    EXPECT_TRUE(r.AtEnd());
+    ASSERT_EQ(back->hazards().size(), 1U);
+    EXPECT_EQ(back->hazards()[0].passes, 0U);
+    EXPECT_EQ(back->hazards()[0].status, HazardStatus::kConfirmed);
+    EXPECT_EQ(back->hazards()[0].detections, t.hazards()[0].detections);
+    EXPECT_EQ(back->hazards()[0].clean_passes, t.hazards()[0].clean_passes);
+    v1[0] = 3;  // an unknown version is refused
+    ByteReader unknown(v1);
+    EXPECT_FALSE(HazardTracker::Decode(unknown).has_value());
 }
 
 TEST(HazardTracker, NamesAreStable) {

@@ -49,8 +49,11 @@ struct DetectedEvent {
 /// square, clipped at the threshold so events do not inflate it). An event starts when
 /// |z| exceeds max(threshold(rate), noise_factor x background) at a speed >= the minimum; its
 /// peak is searched for detector_window_s; it is kept if z_peak / speed and x/z pass their
-/// filters; then the detector is deaf for detector_refractory_s. Thresholds adapt to the rate as
-/// min(1, rate / 100)^rate_exponent (an impact's peak is averaged down at low rates).
+/// filters and the road after it is quiet (peak >= detector_post_factor x the RMS over the post
+/// window, see HazardConfig); the detector is deaf for detector_refractory_s after the peak (and
+/// until the post window ends). Thresholds adapt to the rate as min(1, rate / 100)^rate_exponent
+/// (an impact's peak is averaged down at low rates). An event is appended once its post window
+/// has passed (or at Flush, judged on the part of the window seen).
 /// Owns its filter state; one per vehicle stream; not thread-safe. Allocation-free per sample
 /// (events are appended to the caller's vector).
 class EventDetector {
@@ -58,21 +61,32 @@ public:
     EventDetector(const HazardConfig& config, double sample_rate_hz);
 
     /// `vertical_mps2` and `speed_mps` are required (same length); `horizontal_mps2` may be
-    /// empty or the same length. Events whose window closed in this block are appended to `out`.
+    /// empty or the same length. Events whose post window closed in this block are appended to
+    /// `out`.
     void Process(
         std::span<const float> vertical_mps2,
         std::span<const float> horizontal_mps2,
         std::span<const float> speed_mps,
         std::vector<DetectedEvent>& out
     );
-    /// Emits an event whose window is still open (end of stream).
+    /// Emits an event whose window or post window is still open (end of stream).
     void Flush(std::vector<DetectedEvent>& out);
+
+    /// Warms the high-pass filter and the background RMS on samples that come before the
+    /// stream (no events, no index advance): a stream that starts mid-drive (one message of a
+    /// vehicle) then starts with the background of the road it is on, not with silence. The
+    /// caller passes the mirror image of the stream's first seconds, ending at its first
+    /// sample, as RoughnessEstimator::Estimate does for its filter.
+    void Prime(std::span<const float> vertical_mps2);
 
     double rate_factor() const { return rate_factor_; }
     std::uint64_t samples_seen() const { return index_; }
 
 private:
     void Finish(std::vector<DetectedEvent>& out);
+    void Decide(std::vector<DetectedEvent>& out);
+    void Remember(float z);
+    double PreWindowMeanSquare() const;
 
     HazardConfig config_;
     double rate_hz_;
@@ -83,6 +97,8 @@ private:
     float background_alpha_;
     std::uint64_t window_samples_;
     std::uint64_t refractory_samples_;
+    std::uint64_t post_gap_samples_;
+    std::uint64_t post_samples_;
     IirFilter highpass_;
 
     std::uint64_t index_ = 0;
@@ -104,6 +120,21 @@ private:
     float x_peak_ = 0.0F;
     bool g_zero_ = false;
     float event_background_ = 0.0F;
+
+    // The last post_gap + post_window squared samples (a ring), for the window before an
+    // event; how many were seen.
+    std::vector<float> history_;
+    std::size_t history_next_ = 0;
+    std::uint64_t history_seen_ = 0;
+    double pre_ms_ = 0.0;  ///< mean square of the window before the open event
+
+    // The event waiting for its post window, if any.
+    bool pending_ = false;
+    DetectedEvent pending_event_;
+    std::uint64_t post_start_ = 0;
+    std::uint64_t post_end_ = 0;
+    double post_sum_ = 0.0;
+    std::uint64_t post_count_ = 0;
 };
 
 }  // namespace pavewatch::pipeline

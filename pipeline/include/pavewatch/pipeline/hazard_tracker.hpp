@@ -67,6 +67,9 @@ struct HazardPass {
     double from_m = 0.0;
     double to_m = 0.0;
     double speed_mps = 0.0;
+    /// The device's sample rate, Hz; 0 when unknown. A pass below
+    /// HazardConfig::pass_min_rate_hz is no evidence either way (see there).
+    double sample_rate_hz = 0.0;
 };
 
 /// A contractor's action on a hazard.
@@ -102,6 +105,9 @@ struct Hazard {
     double offset_m = 0.0;    ///< inverse-variance weighted mean of the detections
     double weight_sum = 0.0;  ///< sum of 1 / uncertainty^2, m^-2
     std::uint32_t detections = 0;
+    /// Passes (any vehicle, fast enough) that covered the hazard's position since it was first
+    /// seen, detecting or not (HazardConfig::confirm_detection_ratio).
+    std::uint32_t passes = 0;
     std::vector<Detection> recent;        ///< newest last
     std::vector<std::uint64_t> vehicles;  ///< distinct detecting vehicles, ascending
     std::vector<CleanPass> clean_passes;  ///< distinct vehicles, after the last detection
@@ -131,6 +137,8 @@ struct OpenHazardCounts {
 
 /// Cross-vehicle confirmation and lifecycle of the hazards of one segment.
 ///
+/// A candidate is confirmed when confirm_vehicles distinct vehicles detected it and its
+/// detections are at least confirm_detection_ratio of the passes that covered it.
 /// Events join the open (non-final) hazard whose position is nearest in standard units within
 /// max(min_radius_m, radius_sigmas x sqrt(u_event^2 + u_hazard^2) + radius_per_speed_s x speed),
 /// else start a candidate. A pass is clean for a hazard when it covers its position (with
@@ -145,7 +153,7 @@ struct OpenHazardCounts {
 /// counter: deterministic for the same inputs. Owned by the segment's state; not thread-safe.
 class HazardTracker {
 public:
-    static constexpr std::uint8_t kVersion = 1;
+    static constexpr std::uint8_t kVersion = 2;
     static constexpr std::size_t kMaxDecodedHazards = 1024;
 
     /// The hazard the event joined or started, or std::nullopt when it was dropped.
@@ -157,8 +165,9 @@ public:
     const Hazard* Find(std::uint32_t id) const;
     OpenHazardCounts CountOpen() const;
 
-    /// Layout v1 (little-endian): u8 version, u32 next_id, u16 count, then per hazard: u32 id,
-    /// u8 status, u8 severity, f64 offset, f64 weight_sum, u32 detections, i64 first_seen,
+    /// Layout v2 (little-endian): u8 version, u32 next_id, u16 count, then per hazard: u32 id,
+    /// u8 status, u8 severity, f64 offset, f64 weight_sum, u32 detections, u32 passes (not in
+    /// v1, which Decode still reads with passes = 0), i64 first_seen,
     /// i64 last_detection, 5 x {u8 present, i64 value} (confirmed, acknowledged,
     /// repair_reported, disputed, closed), short string actor, u8 n + n x {u64 vehicle, i64 t,
     /// f64 peak} recent, u8 n + n x u64 vehicles, u8 n + n x {u64 vehicle, i64 t} clean passes.

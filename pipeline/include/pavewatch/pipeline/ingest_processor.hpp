@@ -23,6 +23,16 @@ namespace pavewatch::pipeline {
 struct IngestOptions {
     /// A pass shorter than this on one segment yields no observation. Seconds.
     double min_pass_s = 0.5;
+    /// The band-pass filter of the roughness estimator and the event detector are warmed on
+    /// the mirror image of this many seconds of a message's start (a message begins
+    /// mid-drive). Seconds; 2 s is four time constants of the 0.5 Hz high-pass edges.
+    double warm_up_s = 2.0;
+    /// The roughness of a pass that begins mid-message (the vehicle came from another
+    /// segment) is estimated without its first pass_trim_s seconds: the body's response and
+    /// the band-pass filter still carry the previous segment's road for about a second
+    /// (body-bounce decay ~0.6 s, 0.5 Hz filter ~0.8 s), which pulled smooth segments between
+    /// rough ones up by ~25 % in the accuracy runs (docs/condition-model.md). Seconds.
+    double pass_trim_s = 1.5;
 };
 
 /// Turns raw device messages into observations keyed by segment: validation, map matching,

@@ -122,21 +122,49 @@ struct HazardConfig {
     /// Detector: "free fall" G-ZERO flag when vertical acceleration falls below this fraction
     /// of -g (Mednis et al. 2011 G-ZERO).
     double detector_g_zero_fraction = 0.8;
+    /// Detector: a pothole is an isolated impact, so the road on both sides of it must be
+    /// quiet: the peak must exceed detector_post_factor x the RMS of the high-passed vertical
+    /// over the detector_post_window_s that end detector_post_gap_s before the event starts,
+    /// and over those that start detector_post_gap_s after its peak (past the wheel's own
+    /// ringing). Rejects the first bumps of a rougher stretch, where the causal background
+    /// still holds the smoother road behind, and peaks of a rough stretch generally (PaveWatch
+    /// choice, docs "Event detector"). detector_post_factor 0 disables the check. Seconds,
+    /// seconds, dimensionless.
+    double detector_post_gap_s = 0.15;
+    double detector_post_window_s = 0.45;
+    double detector_post_factor = 5.0;
 
     /// Tracker: distinct vehicles to confirm a hazard (brief default 3).
     int confirm_vehicles = 3;
+    /// Tracker: confirmation also needs detections >= this share of the passes that covered
+    /// the hazard since it was first seen (a pothole is detected by a fair share of the
+    /// vehicles driving over it; a chance cluster of false events, or a mild bump that a few
+    /// stiff vehicles notice, by few of many). 0 disables. PaveWatch choice, docs "Hazard
+    /// tracker".
+    double confirm_detection_ratio = 0.2;
     /// Tracker: least match radius, m.
     double min_radius_m = 3.0;
     /// Tracker: radius in standard uncertainties of the combined event and hazard positions.
     double radius_sigmas = 2.0;
     /// Tracker: radius added per m/s of the event's speed (timing latency of the response), s.
     double radius_per_speed_s = 0.05;
-    /// Tracker: clean passes (distinct vehicles) after the last detection that resolve a hazard.
+    /// Tracker: clean passes (distinct vehicles) after the last detection that resolve a hazard
+    /// (at least; see resolve_miss_probability).
     int resolve_clean_passes = 5;
+    /// Tracker: a confirmed hazard needs as many clean passes n that (1 - r)^n <= this, r its
+    /// detections per covering pass so far (at most Hazard::kMaxClean): a pothole that only
+    /// half the wheels hit is not resolved by five vehicles that drove beside it. 0 disables
+    /// (resolve_clean_passes alone). PaveWatch choice, docs "Hazard tracker".
+    double resolve_miss_probability = 0.01;
     /// Tracker: clean passes after a reported repair that verify it.
     int verify_clean_passes = 5;
     /// Tracker: a pass counts only at or above this speed, km/h.
     double pass_min_speed_kmh = 15.0;
+    /// Tracker: a pass counts (as clean, or toward confirm_detection_ratio) only from a device
+    /// sampling at least this fast, Hz (0: every pass counts). A device that rarely sees an
+    /// impact says little by not seeing one: single-pass recall was ~0.3 at 10 Hz and ~0.05 at
+    /// 5 Hz in the accuracy runs (docs/accuracy.md), so their passes resolved real potholes.
+    double pass_min_rate_hz = 20.0;
     /// Tracker: a pass counts for a hazard only if it covers the hazard's position with this
     /// margin on both sides, m.
     double pass_margin_m = 2.0;

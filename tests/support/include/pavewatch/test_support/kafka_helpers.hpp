@@ -14,6 +14,7 @@ namespace pavewatch::test_support {
 /// Topic names unique to one test, so that tests share one broker without meeting.
 struct TestTopics {
     common::Topics topics;
+    std::string prefix;  ///< of the topic names; also names the test's consumer groups
     /// The `--topic-...` flags that point a service at these topics.
     std::vector<std::string> Flags() const;
 };
