@@ -810,6 +810,10 @@ void FeedHub::Publish(const std::optional<SegmentCondition>& before, const Segme
         return;
     }
     const std::string segment_text = pipeline::ToString(now.summary.segment);
+    const auto received_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()
+    )
+                                 .count();
     const auto add = [&](EntryKind kind, std::string key, pipeline::LonLat at, std::string payload
                      ) {
         JournalEntry e;
@@ -819,6 +823,10 @@ void FeedHub::Publish(const std::optional<SegmentCondition>& before, const Segme
         e.klass = now.summary.klass;
         e.at = at;
         e.key = std::move(key);
+        // When the update reached the gateway (wall clock, microseconds): clients measure the
+        // feed's delivery latency against it.
+        payload.pop_back();  // the object's closing brace
+        payload.append(",\"received_us\":").append(std::to_string(received_us)).push_back('}');
         e.payload = std::make_shared<const std::string>(std::move(payload));
         journal_.Append(std::move(e));
     };
