@@ -12,8 +12,11 @@
 #include <boost/program_options.hpp>
 #include <prometheus/counter.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iostream>
+#include <sstream>
 
 namespace pavewatch::simulate {
 namespace {
@@ -42,6 +45,7 @@ int Main(int argc, char** argv) {
     OfflineOptions offline_options;
     std::size_t segments = 0;
     std::string rates;
+    std::string class_shares;
     double repair_share = 0.0;
     po::options_description desc(
         "pavewatch simulate: vehicles with accelerometers and GPS, and embedded sensors, over the "
@@ -91,9 +95,13 @@ int Main(int argc, char** argv) {
         po::value(&repair_share)->default_value(repair_share),
         "share of potholes repaired during the run (with --offline: between 40 % and 60 % of "
         "--duration-s; live: in the first hour)"
-    )("pothole-share",
-      po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share),
-      "share of segments with potholes (1 to 3 each)"
+    )("class-shares",
+      po::value(&class_shares),
+      "shares of segments in ISO 8608 roughness classes A,B,C,D,E, e.g. 0.55,0.3,0.11,0.03,0.01 "
+      "(default 0.25,0.4,0.22,0.1,0.03: a rough city, the accuracy tests' mix)")(
+        "pothole-share",
+        po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share),
+        "share of segments with potholes (1 to 3 each)"
     )("start-ms",
       po::value(&offline_options.start_ms)->default_value(offline_options.start_ms),
       "--offline: event time of the start, epoch ms");
@@ -133,6 +141,29 @@ int Main(int argc, char** argv) {
             return 2;
         }
         world.rates = std::move(*parsed_rates);
+    }
+    if (!class_shares.empty()) {
+        std::vector<double> shares;
+        std::stringstream in(class_shares);
+        std::string item;
+        double total = 0;
+        while (std::getline(in, item, ',')) {
+            try {
+                shares.push_back(std::stod(item));
+            } catch (const std::exception&) {
+                shares.clear();
+                break;
+            }
+            total += shares.back();
+        }
+        if (shares.size() != 5 ||
+            std::any_of(shares.begin(), shares.end(), [](double x) { return !(x >= 0); }) ||
+            std::fabs(total - 1.0) > 1e-6) {
+            std::cerr << "pavewatch simulate: --class-shares takes five shares (classes A to E) "
+                         "that sum to 1\n";
+            return 2;
+        }
+        world.class_shares = shares;
     }
     world.repair_share = repair_share;
     if (offline) {
