@@ -59,6 +59,20 @@ await runChecks('contractor_test', env, async (t) => {
     return `${ids.length} drawn, zone has ${allowed.length}`;
   });
 
+  await t.check('every zone segment is drawn, as api/v1/segments serves them to the contractor', async () => {
+    const served = await page.evaluate(async (tok) => {
+      const res = await fetch('api/v1/segments', { headers: { Authorization: `Bearer ${tok}` } });
+      if (!res.ok) throw new Error(`api/v1/segments: HTTP ${res.status}`);
+      return (await res.json()).features.map((f) => String(f.id));
+    }, token);
+    const drawn = new Set(await page.evaluate(() => window.pavewatch.drawnSegmentIds()));
+    const notServed = outside(served);
+    if (notServed.length) throw new Error(`the gateway served ${notServed.length} segments outside the zone, e.g. ${notServed.slice(0, 5).join(', ')}`);
+    const missing = allowed.filter((id) => !drawn.has(id));
+    if (missing.length) throw new Error(`${missing.length} of ${allowed.length} zone segments not drawn, e.g. ${missing.slice(0, 5).join(', ')}`);
+    return `${drawn.size} drawn = ${served.length} served = ${allowed.length} in the zone`;
+  });
+
   await t.check('feed is live as contractor, with the token as subprotocol', async () => {
     await waitFor(page, 'no hello from the feed', () => window.pavewatch.connection === 'live' && window.pavewatch.role !== null, undefined, 10_000).catch(
       async (e) => {

@@ -40,6 +40,22 @@ await runChecks('map_test', env, async (t) => {
     return `${n} drawn`;
   });
 
+  await t.check('every segment of GET api/v1/segments is drawn', async () => {
+    // Asked from the page itself, with the page's token if it has one.
+    const served = await page.evaluate(async () => {
+      const token = new URLSearchParams(location.search).get('token');
+      const res = await fetch('api/v1/segments', { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      if (!res.ok) throw new Error(`api/v1/segments: HTTP ${res.status}`);
+      return (await res.json()).features.map((f) => String(f.id));
+    });
+    const drawn = new Set(await page.evaluate(() => window.pavewatch.drawnSegmentIds()));
+    const missing = served.filter((id) => !drawn.has(id));
+    if (missing.length || drawn.size !== served.length) {
+      throw new Error(`${drawn.size} drawn, ${served.length} served by api/v1/segments; missing e.g. ${missing.slice(0, 5).join(', ')}`);
+    }
+    return `${drawn.size} drawn = ${served.length} served`;
+  });
+
   await t.check('attribution visible', async () => {
     const attr = page.locator('[data-testid="attribution"]');
     const text = await attr.innerText();

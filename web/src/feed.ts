@@ -191,9 +191,14 @@ export class Feed {
     this.attempt = 0; // the server talks to us: the next drop starts the backoff afresh
     const seq = typeof msg.seq === 'number' && Number.isFinite(msg.seq) ? msg.seq : null;
     if (msg.type === 'resumed') {
-      // The server kept our session: what follows continues its numbering.
+      // The server kept our session: what follows continues its numbering. This connection
+      // now *is* that session (the id its hello announced is dropped), so a later snapshot on it
+      // (the session fell out of the server's journal) still belongs to the resumed id.
       const m = msg as { session?: unknown };
-      if (typeof m.session === 'string') this.session = m.session;
+      if (typeof m.session === 'string') {
+        this.session = m.session;
+        this.pendingSession = m.session;
+      }
       return;
     }
     if (msg.type === 'snapshot') {

@@ -6,7 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -58,21 +60,42 @@ struct Filter {
     std::optional<std::int64_t> updated_since;
 };
 
+/// "W,S,E,N": exactly four decimal numbers separated by commas, nothing else.
+std::optional<std::array<double, 4>> ParseBbox(const std::string& text) {
+    std::array<double, 4> b{};
+    const char* p = text.data();
+    const char* end = text.data() + text.size();
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto r = std::from_chars(p, end, b[i]);
+        if (r.ec != std::errc{} || !std::isfinite(b[i])) {
+            return std::nullopt;
+        }
+        p = r.ptr;
+        if (i < 3) {
+            if (p == end || *p != ',') {
+                return std::nullopt;
+            }
+            ++p;
+        }
+    }
+    if (p != end || b[0] > b[2] || b[1] > b[3] || b[0] < -180 || b[2] > 180 || b[1] < -90 ||
+        b[3] > 90) {
+        return std::nullopt;
+    }
+    return b;
+}
+
 /// Parses bbox/class/updated_since; the error is a problem document.
 tl::expected<Filter, http::Response> ParseFilter(const http::Request& r) {
     Filter f;
     if (const auto it = r.query.find("bbox"); it != r.query.end()) {
-        std::array<double, 4> b{};
-        std::istringstream in(it->second);
-        char comma = 0;
-        in >> b[0] >> comma >> b[1] >> comma >> b[2] >> comma >> b[3];
-        if (!in || b[0] > b[2] || b[1] > b[3] || b[0] < -180 || b[2] > 180 || b[1] < -90 ||
-            b[3] > 90) {
+        const auto b = ParseBbox(it->second);
+        if (!b) {
             return tl::unexpected(http::Problem(
                 400, "Bad Request", "bbox must be W,S,E,N in degrees with W <= E and S <= N"
             ));
         }
-        f.bbox = b;
+        f.bbox = *b;
     }
     if (const auto it = r.query.find("class"); it != r.query.end()) {
         std::vector<pipeline::ConditionClass> classes;
@@ -93,17 +116,16 @@ tl::expected<Filter, http::Response> ParseFilter(const http::Request& r) {
         f.classes = classes;
     }
     if (const auto it = r.query.find("updated_since"); it != r.query.end()) {
-        try {
-            std::size_t used = 0;
-            f.updated_since = std::stoll(it->second, &used);
-            if (used != it->second.size()) {
-                throw std::invalid_argument("trailing");
-            }
-        } catch (const std::exception&) {
-            return tl::unexpected(
-                http::Problem(400, "Bad Request", "updated_since must be epoch milliseconds")
-            );
+        std::int64_t ms = 0;
+        const auto& text = it->second;
+        const auto parsed = std::from_chars(text.data(), text.data() + text.size(), ms);
+        if (text.empty() || text.front() == '-' || parsed.ec != std::errc{} ||
+            parsed.ptr != text.data() + text.size()) {
+            return tl::unexpected(http::Problem(
+                400, "Bad Request", "updated_since must be epoch milliseconds (digits only)"
+            ));
         }
+        f.updated_since = ms;
     }
     return f;
 }
@@ -261,7 +283,7 @@ std::optional<http::Response> Api::Handle(const http::Request& request) {
             "Unauthorized",
             std::string("a valid bearer token is required (") + ToString(principal.error()) +
                 " token)",
-            "https://pavewatch.example/problems/unauthorized"
+            "about:blank"
         );
         r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pavewatch\"");
         return r;

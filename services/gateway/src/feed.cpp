@@ -433,7 +433,11 @@ private:
                                 static_cast<std::uint64_t>(last_seq) >= old->snapshot_seq;
         const bool journal_ok =
             old->cursor >= hub_.journal().next() || hub_.journal().Read(old->cursor, 0).has_value();
-        if (!same_principal || !replayable || !journal_ok || !old->filter) {
+        if (!same_principal) {
+            hub_.Retain(id, std::move(old));  // not this client's to take
+            return false;
+        }
+        if (!replayable || !journal_ok || !old->filter) {
             return false;
         }
         // Adopt the old session: its id, numbering, filter and journal position.
@@ -509,8 +513,11 @@ private:
         }
         using pipeline::HazardStatus;
         const auto s = hazard->status;
+        // The same rule as the wear processor's hazard tracker (pipeline/src/hazard_tracker.cpp):
+        // acknowledge a confirmed hazard; report a repair of a confirmed, acknowledged or
+        // disputed one.
         const bool allowed =
-            acknowledge ? (s == HazardStatus::kConfirmed || s == HazardStatus::kDisputed)
+            acknowledge ? s == HazardStatus::kConfirmed
                         : (s == HazardStatus::kConfirmed || s == HazardStatus::kAcknowledged ||
                            s == HazardStatus::kDisputed);
         if (!allowed) {
@@ -580,6 +587,11 @@ private:
     /// Pulls new journal entries into the outbound queue.
     void Pump() {
         if (!open_ || closing_ || !state_->filter) {
+            return;
+        }
+        if (principal_ && principal_->expires_ms != 0 && WallMs() >= principal_->expires_ms) {
+            hub_.mutable_stats().closed_unauthorized.fetch_add(1);
+            BeginClose(CloseCode::kUnauthorized, "unauthorized: expired token");
             return;
         }
         const std::uint64_t head = hub_.journal().next();

@@ -51,6 +51,15 @@ std::string RouteOf(const std::string& path) {
     if (path == "/api/v1/network") {
         return "network";
     }
+    if (path == "/api/v1/repairs") {
+        return "repairs";
+    }
+    if (path == "/api/v1/feed") {
+        return "feed";
+    }
+    if (path == "/config.json") {
+        return "config";
+    }
     if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
         return path.substr(1);
     }
@@ -566,13 +575,14 @@ int Main(int argc, char** argv) {
     const auto handler = [&](const http::Request& request) {
         const auto started = Clock::now();
         http::Response response;
-        if (auto r = ops.Handle(request)) {
+        if (request.method != "GET" && request.method != "HEAD") {
+            // Everything here is read-only: actions go through the feed.
+            response = http::Problem(405, "Method Not Allowed", "only GET and HEAD are served");
+            response.headers.emplace_back("Allow", "GET, HEAD");
+        } else if (auto r = ops.Handle(request)) {
             response = std::move(*r);
         } else if (auto a = api.Handle(request)) {
             response = std::move(*a);
-        } else if (request.method != "GET" && request.method != "HEAD") {
-            response =
-                http::Problem(405, "Method Not Allowed", "only GET and HEAD are served here");
         } else if (auto f = files->Get(request.path)) {
             response = std::move(*f);
         } else {

@@ -231,10 +231,12 @@ private:
         } catch (const std::exception& e) {
             response = Problem(500, "Internal Server Error", e.what());
         }
-        Send(std::move(response), req.keep_alive(), req.version());
+        Send(
+            std::move(response), req.keep_alive(), req.version(), req.method() == bhttp::verb::head
+        );
     }
 
-    void Send(Response response, bool keep_alive, unsigned version) {
+    void Send(Response response, bool keep_alive, unsigned version, bool head = false) {
         auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
         res->version(version);
         res->result(response.status);
@@ -246,6 +248,12 @@ private:
         res->body() = response.shared_body ? *response.shared_body : std::move(response.body);
         res->keep_alive(keep_alive);
         res->prepare_payload();
+        if (head) {
+            // HEAD: the headers of the GET answer (Content-Length included), no body.
+            const auto length = res->body().size();
+            res->body().clear();
+            res->content_length(length);
+        }
         stream_.expires_after(server_.options.write_timeout);
         bhttp::async_write(
             stream_,
