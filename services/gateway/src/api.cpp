@@ -1,5 +1,6 @@
 #include "pavewatch/gateway/api.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/common/files.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 #include "pavewatch/pipeline/observation.hpp"
@@ -272,10 +273,7 @@ std::optional<http::Response> Api::Handle(const http::Request& request) {
     if (authorization.rfind("Bearer ", 0) == 0) {
         token = authorization.substr(7);
     }
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()
-    )
-                         .count();
+    const auto now = common::WallMs();
     auto principal = tokens_.Authenticate(token, now);
     if (!principal) {
         auto r = http::Problem(
@@ -420,10 +418,7 @@ http::Response Api::Segment(const std::string& id_text, const Principal& princip
         }
     }
     if (c && c->summary.updated_ms > 0) {
-        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()
-        )
-                             .count();
+        const auto now = common::WallMs();
         out["freshness_s"] =
             static_cast<double>(std::max<std::int64_t>(0, now - c->summary.updated_ms)) / 1000.0;
     } else {

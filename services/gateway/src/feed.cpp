@@ -1,5 +1,6 @@
 #include "pavewatch/gateway/feed.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/gateway/api.hpp"
 #include "pavewatch/http/upgrade.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
@@ -22,13 +23,6 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::int64_t WallMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
 
 std::string NewSessionId() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -289,7 +283,7 @@ private:
     }
 
     void Authenticate(const std::string& token) {
-        auto principal = hub_.tokens().Authenticate(token, WallMs());
+        auto principal = hub_.tokens().Authenticate(token, common::WallMs());
         if (!principal) {
             hub_.mutable_stats().closed_unauthorized.fetch_add(1);
             BeginClose(
@@ -528,7 +522,7 @@ private:
         }
         pipeline::Observation o;
         o.segment = id->first;
-        o.t_ms = WallMs();
+        o.t_ms = common::WallMs();
         o.body = pipeline::HazardAction{
             id->second,
             acknowledge ? pipeline::HazardActionKind::kAcknowledge
@@ -589,7 +583,8 @@ private:
         if (!open_ || closing_ || !state_->filter) {
             return;
         }
-        if (principal_ && principal_->expires_ms != 0 && WallMs() >= principal_->expires_ms) {
+        if (principal_ && principal_->expires_ms != 0 &&
+            common::WallMs() >= principal_->expires_ms) {
             hub_.mutable_stats().closed_unauthorized.fetch_add(1);
             BeginClose(CloseCode::kUnauthorized, "unauthorized: expired token");
             return;
@@ -822,10 +817,7 @@ void FeedHub::Publish(const std::optional<SegmentCondition>& before, const Segme
         return;
     }
     const std::string segment_text = pipeline::ToString(now.summary.segment);
-    const auto received_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()
-    )
-                                 .count();
+    const auto received_us = common::WallUs();
     const auto add = [&](EntryKind kind, std::string key, pipeline::LonLat at, std::string payload
                      ) {
         JournalEntry e;

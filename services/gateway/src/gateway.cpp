@@ -1,5 +1,6 @@
 #include "pavewatch/gateway/gateway.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/common/files.hpp"
 #include "pavewatch/common/log.hpp"
 #include "pavewatch/common/network.hpp"
@@ -28,13 +29,6 @@ namespace {
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
-
-std::int64_t WallMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
 
 /// The route label of a request for metrics: a fixed set, never the raw path (ids would make a
 /// time series each).
@@ -195,7 +189,8 @@ public:
                     if (ready_.load() && change->now.summary.updated_ms > 0) {
                         event_age_->Observe(std::max(
                             0.0,
-                            static_cast<double>(WallMs() - change->now.summary.updated_ms) / 1000.0
+                            static_cast<double>(common::WallMs() - change->now.summary.updated_ms) /
+                                1000.0
                         ));
                     }
                 } else if (error.empty()) {
@@ -367,7 +362,7 @@ public:
         if (newest > 0) {
             // Event times ahead of the clock (a sped-up simulation, a device clock running
             // fast) count as fresh, not as negative age.
-            freshness_->Set(std::max(0.0, static_cast<double>(WallMs() - newest) / 1000.0));
+            freshness_->Set(std::max(0.0, static_cast<double>(common::WallMs() - newest) / 1000.0));
         }
     }
 

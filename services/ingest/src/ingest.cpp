@@ -1,5 +1,6 @@
 #include "pavewatch/ingest/ingest.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/common/log.hpp"
 #include "pavewatch/common/network.hpp"
 #include "pavewatch/common/ops.hpp"
@@ -22,13 +23,6 @@ namespace pavewatch::ingest {
 namespace {
 
 namespace po = boost::program_options;
-
-std::int64_t WallMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
 
 /// Raw message in, observations (or a dead letter) out, inside the loop's transaction.
 class IngestStreamProcessor final : public stream::Processor {
@@ -110,7 +104,7 @@ public:
             }
         }
         accepted_[source]->Increment();
-        last_seen_[source]->Set(static_cast<double>(WallMs()) / 1000.0);
+        last_seen_[source]->Set(static_cast<double>(common::WallMs()) / 1000.0);
         std::int64_t latest = 0;
         for (const auto& o : *observations) {
             buffer_.clear();
@@ -120,7 +114,7 @@ public:
             latest = std::max(latest, o.t_ms);
         }
         if (latest > 0) {
-            event_age_->Observe(static_cast<double>(WallMs() - latest) / 1000.0);
+            event_age_->Observe(static_cast<double>(common::WallMs() - latest) / 1000.0);
         }
     }
 

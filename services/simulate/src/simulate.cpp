@@ -1,5 +1,6 @@
 #include "pavewatch/simulate/simulate.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/common/files.hpp"
 #include "pavewatch/common/log.hpp"
 #include "pavewatch/common/network.hpp"
@@ -22,13 +23,6 @@ namespace pavewatch::simulate {
 namespace {
 
 namespace po = boost::program_options;
-
-std::int64_t WallMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
 
 }  // namespace
 
@@ -215,7 +209,7 @@ int Main(int argc, char** argv) {
         );
         return 0;
     }
-    const std::int64_t start_ms = WallMs();
+    const std::int64_t start_ms = common::WallMs();
     World city(*network->network, *network->matcher, world, start_ms);
     if (!registry_out.empty()) {
         if (auto w = common::WriteWholeFile(registry_out, city.SensorRegistryJson()); !w) {
