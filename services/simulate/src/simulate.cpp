@@ -94,7 +94,7 @@ int Main(int argc, char** argv) {
       "shares of segments in ISO 8608 roughness classes A,B,C,D,E, e.g. 0.55,0.3,0.11,0.03,0.01 "
       "(default 0.25,0.4,0.22,0.1,0.03: a rough city, the accuracy tests' mix)")(
         "pothole-share",
-        po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share),
+        po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share, "0.08"),
         "share of segments with potholes (1 to 3 each)"
     )("start-ms",
       po::value(&offline_options.start_ms)->default_value(offline_options.start_ms),
