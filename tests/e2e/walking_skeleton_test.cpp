@@ -11,7 +11,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 namespace pavewatch::test_support {
 namespace {
@@ -116,7 +118,14 @@ TEST(WalkingSkeleton, SimulatorToGatewayFeedAndApi) {
     }
     EXPECT_GT(with_condition, 0);
 
-    const auto metrics = HttpGet(port, "/metrics");
+    // The connection gauge is refreshed once a second: wait for it (bounded).
+    auto metrics = HttpGet(port, "/metrics");
+    for (int i = 0; i < 50 && metrics.body.find("pavewatch_gateway_websocket_connections 1") ==
+                                  std::string::npos;
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        metrics = HttpGet(port, "/metrics");
+    }
     EXPECT_EQ(metrics.status, 200);
     EXPECT_EQ(metrics.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
     EXPECT_NE(metrics.body.find("pavewatch_gateway_websocket_connections 1"), std::string::npos);

@@ -177,11 +177,43 @@ public:
             all.push_back({kafka_.topics.conditions, p, kafka::kOffsetBeginning});
         }
         (void)consumer->Assign(all);
+        // Caught up with a partition once the consumer reaches the end the partition had when
+        // the reader first fetched from it: a partition-end event, or a record at or past that
+        // end. The event alone is not enough: librdkafka raises it only when a fetch response
+        // brings nothing new, which a partition written every commit interval (~100 ms) may
+        // never do. The end is the high watermark of the first fetch response (no blocking
+        // query, which on a just-created topic waits for its leader).
+        std::vector<std::int64_t> first_end(static_cast<std::size_t>(partitions), -1);
         std::set<int> at_end;
+        const auto caught_up = [&](int partition) {
+            at_end.insert(partition);
+            if (!ready_.load() && static_cast<int>(at_end.size()) == partitions) {
+                ready_.store(true);
+                log_.Info(
+                    "conditions read up to the end",
+                    {{"segments_with_data", static_cast<std::int64_t>(view_.with_data())}}
+                );
+            }
+        };
         auto last_flush = Clock::now();
         while (!common::StopFlag::Requested()) {
             const auto r = consumer->Poll(std::chrono::milliseconds(20));
+            if (!ready_.load()) {
+                for (int p = 0; p < partitions; ++p) {
+                    auto& end = first_end[static_cast<std::size_t>(p)];
+                    if (end < 0 && !at_end.contains(p)) {
+                        if (const auto marks =
+                                consumer->CachedWatermarks({kafka_.topics.conditions, p})) {
+                            end = marks->second;
+                        }
+                    }
+                }
+            }
             if (r.status == kafka::PollStatus::kRecord) {
+                const auto p = static_cast<std::size_t>(r.record.partition);
+                if (p < first_end.size() && first_end[p] >= 0 && r.record.offset >= first_end[p]) {
+                    caught_up(r.record.partition);
+                }
                 std::string error;
                 if (auto change = view_.Apply(r.record.value, &error)) {
                     applied_->Increment();
@@ -205,14 +237,7 @@ public:
                     );
                 }
             } else if (r.status == kafka::PollStatus::kPartitionEof) {
-                at_end.insert(r.record.partition);
-                if (!ready_.load() && static_cast<int>(at_end.size()) == partitions) {
-                    ready_.store(true);
-                    log_.Info(
-                        "conditions read up to the end",
-                        {{"segments_with_data", static_cast<std::int64_t>(view_.with_data())}}
-                    );
-                }
+                caught_up(r.record.partition);
             } else if (r.status == kafka::PollStatus::kError) {
                 log_.Warn("conditions consumer error", {{"error", r.error.Describe()}});
             }

@@ -739,6 +739,20 @@ tl::expected<std::pair<std::int64_t, std::int64_t>, KafkaError> Consumer::QueryW
     return std::pair{low, high};
 }
 
+std::optional<std::pair<std::int64_t, std::int64_t>> Consumer::CachedWatermarks(
+    const TopicPartition& partition
+) const {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(
+            impl_->rk, partition.topic.c_str(), partition.partition, &low, &high
+        ) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+        return std::nullopt;
+    }
+    return std::pair{low, high};
+}
+
 std::map<TopicPartition, std::int64_t> Consumer::Lag() const {
     std::map<TopicPartition, std::int64_t> lag;
     const auto assignment = Assignment();

@@ -238,6 +238,11 @@ public:
     /// stable offset (librdkafka >= 1.7.1).
     tl::expected<std::pair<std::int64_t, std::int64_t>, KafkaError>
     QueryWatermarks(const TopicPartition& partition, std::chrono::milliseconds timeout) const;
+    /// Low and high watermark as last seen in fetch responses (no broker round trip); nullopt
+    /// before the partition's first fetch response.
+    std::optional<std::pair<std::int64_t, std::int64_t>> CachedWatermarks(
+        const TopicPartition& partition
+    ) const;
     /// Lag per assigned partition: the high offset last seen in fetch responses (no broker
     /// round trip) minus the consumer's position; partitions with unknown offsets are left out.
     std::map<TopicPartition, std::int64_t> Lag() const;
