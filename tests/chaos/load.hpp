@@ -1,7 +1,7 @@
 #pragma once
 
-// A deterministic load of observations for the exactly-once tests, and the offline reference
-// fold it is checked against.
+// The exactly-once tests' load (simulate::SyntheticObservation) on the broker, and the offline
+// reference fold it is checked against.
 
 #include "pavewatch/pipeline/observation.hpp"
 #include "pavewatch/pipeline/segment_state.hpp"
@@ -12,10 +12,6 @@
 #include <vector>
 
 namespace pavewatch::chaos {
-
-/// Observation number `i` of a load over `segments` segments: a mix of every kind, with event
-/// times increasing by 0.3 s (so a run of a million spans days and rolls the daily history).
-pipeline::Observation LoadObservation(std::uint64_t i, std::uint64_t segments, std::uint64_t seed);
 
 /// Produces observations [first, last) of the load to `topic` (keyed by segment), plus `poison`
 /// undecodable records spread among them (keys of real segments). Returns the poison values.

@@ -1,0 +1,67 @@
+#include "pavewatch/simulate/synthetic_load.hpp"
+
+#include "pavewatch/pipeline/iso8608.hpp"
+
+namespace pavewatch::simulate {
+namespace {
+
+constexpr pipeline::EpochMs kStart = 1763856000000;  // 2025-11-23T00:00:00Z
+constexpr std::uint64_t kFirstSegment = 5'000'000'000ULL;
+
+}  // namespace
+
+pipeline::Observation
+SyntheticObservation(std::uint64_t i, std::uint64_t segments, std::uint64_t seed) {
+    pipeline::Xoshiro256 rng(seed * 0x9E3779B97F4A7C15ULL + i);
+    pipeline::Observation o;
+    o.segment = pipeline::SegmentId{kFirstSegment + rng.Next() % segments};
+    o.t_ms = kStart + static_cast<pipeline::EpochMs>(i) * 300;
+    const double u = rng.Uniform();
+    const std::uint64_t vehicle = 1 + rng.Next() % 200;
+    if (u < 0.70) {
+        pipeline::Traversal t;
+        t.vehicle_key = vehicle;
+        t.vehicle_class = pipeline::VehicleClass::kCar;
+        t.speed_mps = static_cast<float>(rng.Uniform(6.0, 20.0));
+        t.speed_spread_mps = static_cast<float>(rng.Uniform(0.0, 2.0));
+        t.from_m = 0.0F;
+        t.to_m = 100.0F;
+        t.iri_m_per_km = rng.Uniform() < 0.1 ? -1.0F : static_cast<float>(rng.Uniform(1.0, 6.0));
+        t.samples = 500;
+        t.sample_rate_hz = 100.0F;
+        t.confidence = static_cast<float>(rng.Uniform(0.3, 1.0));
+        o.body = t;
+    } else if (u < 0.80) {
+        pipeline::HazardEvent e;
+        e.vehicle_key = vehicle;
+        e.offset_m = static_cast<float>(40.0 + 3.0 * rng.Normal());
+        e.uncertainty_m = 4.0F;
+        e.peak_ms2 = static_cast<float>(rng.Uniform(3.0, 15.0));
+        e.speed_mps = 12.0F;
+        o.body = e;
+    } else if (u < 0.90) {
+        pipeline::AxleLoads a;
+        a.axles = static_cast<std::uint8_t>(2 + rng.Next() % 4);
+        for (std::uint8_t k = 0; k < a.axles; ++k) {
+            a.load_kn[k] = static_cast<float>(rng.Uniform(30.0, 110.0));
+            a.spacing_m[k] = k == 0 ? 0.0F : static_cast<float>(rng.Uniform() < 0.5 ? 1.3 : 4.5);
+        }
+        a.speed_mps = 15.0F;
+        o.body = a;
+    } else if (u < 0.94) {
+        pipeline::StrainPasses s;
+        s.passes = static_cast<std::uint8_t>(2 + rng.Next() % 3);
+        for (std::uint8_t k = 0; k < s.passes; ++k) {
+            s.microstrain[k] = static_cast<float>(rng.Uniform(40.0, 250.0));
+        }
+        s.depth_mm = 100.0F;
+        o.body = s;
+    } else if (u < 0.97) {
+        o.body = pipeline::PavementTemperature{static_cast<float>(rng.Uniform(-15.0, 35.0)), 50.0F};
+    } else {
+        o.body = pipeline::SoilMoisture{static_cast<float>(rng.Uniform(10.0, 40.0))};
+    }
+    return o;
+}
+
+}  // namespace pavewatch::simulate
