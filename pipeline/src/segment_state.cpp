@@ -160,8 +160,10 @@ ConditionSnapshot Evaluate(const SegmentState& s, const ModelConfig& config) {
             inputs.fatigue_damage = s.structural.fatigue_damage;
         }
         out.condition = ComputeCondition(inputs, config.condition);
-        // The trend includes today's value beside the closed days.
-        DailyHistory with_today = s.history;
+        // The trend includes today's value beside the closed days. A copy per call (once per
+        // changed segment per commit): reusing one buffer spares its allocation.
+        thread_local DailyHistory with_today;
+        with_today = s.history;
         with_today.Record(s.open_day, inputs.iri_m_per_km, out.condition->index, 0.0);
         out.trend_per_30d = with_today.TrendPer30Days(config.condition);
     }

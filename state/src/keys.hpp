@@ -30,6 +30,9 @@ inline std::uint64_t GetBigEndian(std::string_view in, std::size_t at, int bytes
     return v;
 }
 
+/// Bytes of PartitionPrefix: 'S' and the partition.
+inline constexpr std::size_t kPartitionPrefixBytes = 5;
+
 inline std::string PartitionPrefix(std::int32_t partition) {
     std::string k(1, 'S');
     PutBigEndian(k, static_cast<std::uint32_t>(partition), 4);

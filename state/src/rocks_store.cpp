@@ -9,6 +9,9 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace pavewatch::state {
 namespace {
 
@@ -33,6 +36,10 @@ struct RocksSegmentStore::Impl {
     rocksdb::WriteOptions write_options;
     rocksdb::ReadOptions read_options;
     std::size_t cache_capacity = 0;
+    /// Reused by Write(): a commit's batch is tens of MiB at low segment counts, and growing a
+    /// fresh one each time costs more than filling it.
+    rocksdb::WriteBatch batch;
+    std::vector<std::uint32_t> order;  ///< Write()'s puts in key order
 
     ~Impl() {
         if (db) {
@@ -70,7 +77,16 @@ RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
     db_options.max_background_jobs = options.background_threads;
     db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     db_options.compression = rocksdb::kLZ4Compression;
+    // L0 and L1 uncompressed: they hold the most recently written states, rewritten at every
+    // commit and soon compacted again, so compressing them costs flush and compaction CPU for
+    // little disk; the deeper levels, where the bulk of the bytes settle, stay LZ4.
+    db_options.compression_per_level = {
+        rocksdb::kNoCompression, rocksdb::kNoCompression, rocksdb::kLZ4Compression};
     db_options.max_open_files = 512;
+    // A Get of a segment the store does not have (the first update of every segment) is
+    // answered by the memtables' whole-key bloom filters instead of a skip-list search each.
+    db_options.memtable_prefix_bloom_size_ratio = 0.05;
+    db_options.memtable_whole_key_filtering = true;
     db_options.keep_log_file_num = 3;
     db_options.optimize_filters_for_hits = false;
 
@@ -79,6 +95,7 @@ RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
     if (s.IsInvalidArgument() || s.IsNotSupported()) {
         // A build of RocksDB without LZ4: fall back to no compression rather than fail.
         db_options.compression = rocksdb::kNoCompression;
+        db_options.compression_per_level.clear();
         s = rocksdb::DB::Open(db_options, path, &raw);
     }
     if (!s.ok()) {
@@ -123,14 +140,33 @@ tl::expected<std::optional<PartitionMeta>, StoreError> RocksSegmentStore::GetMet
 }
 
 tl::expected<void, StoreError> RocksSegmentStore::Write(const StoreBatch& batch) {
-    rocksdb::WriteBatch wb;
-    for (const auto& [segment, bytes] : batch.puts) {
-        wb.Put(detail::StateKey(batch.partition, segment), bytes);
+    rocksdb::WriteBatch& wb = impl_->batch;
+    wb.Clear();
+    // In key order (segment order within the partition); stable, so that of two puts of one
+    // segment the later is still applied last and wins.
+    auto& order = impl_->order;
+    order.resize(batch.puts.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return batch.puts[a].first.value() < batch.puts[b].first.value();
+    });
+    std::string key = detail::PartitionPrefix(batch.partition);
+    for (const std::uint32_t i : order) {
+        const auto& [segment, bytes] = batch.puts[i];
+        key.resize(detail::kPartitionPrefixBytes);
+        detail::PutBigEndian(key, segment.value(), 8);
+        wb.Put(key, bytes);
     }
     if (batch.meta) {
         wb.Put(detail::MetaKey(batch.partition), detail::EncodeMeta(*batch.meta));
     }
     const auto s = impl_->db->Write(impl_->write_options, &wb);
+    if (wb.GetDataSize() > (64U << 20)) {
+        wb.Clear();
+        impl_->batch = rocksdb::WriteBatch();  // do not keep an exceptional batch's memory
+    }
     if (!s.ok()) {
         return tl::unexpected(FromStatus(s, "writing a state batch"));
     }

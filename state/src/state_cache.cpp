@@ -5,9 +5,17 @@ namespace pavewatch::state {
 StateCache::StateCache(SegmentStore& store, std::size_t max_entries)
     : store_(&store), max_entries_(max_entries) {}
 
+StateCache::PartitionCache& StateCache::Partition(std::int32_t partition) {
+    if (last_cache_ == nullptr || last_partition_ != partition) {
+        last_cache_ = &partitions_[partition];
+        last_partition_ = partition;
+    }
+    return *last_cache_;
+}
+
 tl::expected<pipeline::SegmentState*, StoreError>
 StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
-    auto& cache = partitions_[partition];
+    auto& cache = Partition(partition);
     auto it = cache.entries.find(segment);
     if (it == cache.entries.end()) {
         Entry entry;
@@ -30,7 +38,7 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
     }
     if (!it->second.dirty) {
         it->second.dirty = true;
-        cache.dirty.push_back(segment);
+        cache.dirty.push_back({segment, &it->second});
     }
     return &it->second.state;
 }
@@ -43,8 +51,8 @@ void StateCache::ForEachDirty(
     if (p == partitions_.end()) {
         return;
     }
-    for (const auto& segment : p->second.dirty) {
-        visit(p->second.entries.at(segment).state);
+    for (const auto& d : p->second.dirty) {
+        visit(d.entry->state);
     }
 }
 
@@ -53,21 +61,32 @@ std::size_t StateCache::DirtyCount(std::int32_t partition) const {
     return p == partitions_.end() ? 0 : p->second.dirty.size();
 }
 
-tl::expected<void, StoreError>
-StateCache::Flush(std::int32_t partition, const PartitionMeta& meta) {
-    auto& cache = partitions_[partition];
+tl::expected<void, StoreError> StateCache::Flush(
+    std::int32_t partition,
+    const PartitionMeta& meta,
+    std::vector<std::pair<pipeline::SegmentId, std::string>> encoded
+) {
+    auto& cache = Partition(partition);
     StoreBatch batch;
     batch.partition = partition;
     batch.meta = meta;
-    batch.puts.reserve(cache.dirty.size());
-    for (const auto& segment : cache.dirty) {
-        batch.puts.emplace_back(segment, pipeline::EncodeState(cache.entries.at(segment).state));
+    bool matches = encoded.size() == cache.dirty.size();
+    for (std::size_t i = 0; matches && i < encoded.size(); ++i) {
+        matches = encoded[i].first == cache.dirty[i].segment;
+    }
+    if (matches) {
+        batch.puts = std::move(encoded);
+    } else {
+        batch.puts.reserve(cache.dirty.size());
+        for (const auto& d : cache.dirty) {
+            batch.puts.emplace_back(d.segment, pipeline::EncodeState(d.entry->state));
+        }
     }
     if (auto written = store_->Write(batch); !written) {
         return written;
     }
-    for (const auto& segment : cache.dirty) {
-        cache.entries.at(segment).dirty = false;
+    for (const auto& d : cache.dirty) {
+        d.entry->dirty = false;
     }
     cache.dirty.clear();
     if (size_ > max_entries_) {
@@ -78,8 +97,8 @@ StateCache::Flush(std::int32_t partition, const PartitionMeta& meta) {
 
 void StateCache::DiscardDirty() {
     for (auto& [partition, cache] : partitions_) {
-        for (const auto& segment : cache.dirty) {
-            cache.entries.erase(segment);
+        for (const auto& d : cache.dirty) {
+            cache.entries.erase(d.segment);
             --size_;
         }
         cache.dirty.clear();
@@ -93,6 +112,7 @@ void StateCache::Forget(std::int32_t partition) {
     }
     size_ -= p->second.entries.size();
     partitions_.erase(p);
+    last_cache_ = nullptr;
 }
 
 void StateCache::EvictClean() {

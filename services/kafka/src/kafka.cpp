@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstring>
+#include <mutex>
 
 namespace pavewatch::kafka {
 
@@ -286,13 +287,48 @@ tl::expected<int, KafkaError> PartitionCount(
 struct Producer::Impl : CallbackTarget {
     rd_kafka_t* rk = nullptr;
     ProducerOptions options;
+    /// Topic handles by name, made on first use: producing by name would make (and free) one
+    /// per record, under the client's topic lock, and copy the name into a std::string first.
+    /// A service produces to a handful of topics, so a vector searched in order is the map.
+    /// Produce() may be called from several threads (librdkafka's produce is thread-safe), so
+    /// the handles are looked up under a lock: uncontended, it costs far less than the
+    /// per-record handle it spares.
+    std::mutex topics_mutex;
+    std::vector<std::pair<std::string, rd_kafka_topic_t*>> topics;
+    std::size_t last_topic = 0;  ///< index in `topics` of the last topic produced to
 
     ~Impl() {
         if (rk != nullptr) {
-            // Documented teardown: flush (bounded), then destroy.
+            // Documented teardown: flush (bounded), release the topic handles, then destroy.
             rd_kafka_flush(rk, 5000);
+            for (auto& [name, handle] : topics) {
+                rd_kafka_topic_destroy(handle);
+            }
             rd_kafka_destroy(rk);
         }
+    }
+
+    /// The handle of `name`; nullptr if librdkafka refuses the name (rd_kafka_last_error()
+    /// says why).
+    rd_kafka_topic_t* Topic(std::string_view name) {
+        const std::lock_guard lock(topics_mutex);
+        if (last_topic < topics.size() && topics[last_topic].first == name) {
+            return topics[last_topic].second;
+        }
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            if (topics[i].first == name) {
+                last_topic = i;
+                return topics[i].second;
+            }
+        }
+        std::string owned(name);
+        rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, owned.c_str(), nullptr);
+        if (handle == nullptr) {
+            return nullptr;
+        }
+        topics.emplace_back(std::move(owned), handle);
+        last_topic = topics.size() - 1;
+        return handle;
     }
 
     static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
@@ -375,10 +411,18 @@ tl::expected<void, KafkaError> Producer::Produce(
             );
         }
     }
-    const std::string topic_name(topic);
+    rd_kafka_topic_t* handle = impl_->Topic(topic);
+    if (handle == nullptr) {
+        if (hdrs != nullptr) {
+            rd_kafka_headers_destroy(hdrs);
+        }
+        return tl::unexpected(
+            FromCode(rd_kafka_last_error(), "cannot use topic " + std::string(topic))
+        );
+    }
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         impl_->rk,
-        RD_KAFKA_V_TOPIC(topic_name.c_str()),
+        RD_KAFKA_V_RKT(handle),
         RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),  // NOLINT: copied (F_COPY)

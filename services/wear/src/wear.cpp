@@ -1,5 +1,6 @@
 #include "pavewatch/wear/wear.hpp"
 
+#include "pavewatch/common/clock.hpp"
 #include "pavewatch/common/log.hpp"
 #include "pavewatch/common/network.hpp"
 #include "pavewatch/common/ops.hpp"
@@ -19,7 +20,10 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <string>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace pavewatch::wear {
 namespace {
@@ -28,12 +32,18 @@ namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
 using stream::TopicPartition;
 
-std::int64_t WallMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
+// librdkafka 2.0.2 stops fetching for a whole second whenever its pre-fetch queue (all
+// partitions together) holds queued.min.messages (default 100 000) or queued.max.messages.kbytes
+// (default 64 MiB): a processor that drains the queue faster than that then waits for input
+// most of each second (librdkafka issue #2879; 2.1 made the pause configurable,
+// fetch.queue.backoff.ms). So the queue is sized to hold about a second of input at the
+// processors' rate, and each fetch brings more per partition so that it fills in a few round
+// trips. Cost: up to about 150 MiB of queued records (a record takes ~300 bytes queued).
+const std::map<std::string, std::string> kInputConsumerDefaults{
+    {"queued.min.messages", "500000"},
+    {"queued.max.messages.kbytes", "131072"},
+    {"max.partition.fetch.bytes", "4194304"},
+};
 
 /// Restoring one partition's state from the changelog.
 struct Restore {
@@ -164,23 +174,30 @@ public:
         }
         pipeline::Apply(**state, *observation, models_.config);
         if ((++sampled_ & 63U) == 0) {
-            event_age_->Observe(static_cast<double>(WallMs() - observation->t_ms) / 1000.0);
+            event_age_->Observe(static_cast<double>(common::WallMs() - observation->t_ms) / 1000.0);
         }
     }
 
     void BeforeCommit(stream::Transaction& txn) override {
+        // The encoded states go to the changelog now and to the store after the commit
+        // (AfterCommit), encoded once.
+        encoded_.clear();
         for (const auto& [partition, runtime] : partitions_) {
-            if (cache_.DirtyCount(partition) == 0) {
+            const std::size_t dirty = cache_.DirtyCount(partition);
+            if (dirty == 0) {
                 continue;
             }
+            auto& encoded = encoded_[partition];
+            encoded.reserve(dirty);
             cache_.ForEachDirty(partition, [&](const pipeline::SegmentState& s) {
                 const std::string key = pipeline::SegmentKey(s.segment);
                 scratch_.clear();
                 pipeline::EncodeState(s, scratch_);
                 txn.Produce(changelog_, key, scratch_, partition);
                 txn.Produce(conditions_, key, pipeline::ConditionToJson(s, models_.config));
-                segments_updated_->Increment();
+                encoded.emplace_back(s.segment, scratch_);
             });
+            segments_updated_->Increment(static_cast<double>(dirty));
         }
     }
 
@@ -208,14 +225,22 @@ public:
                 !committed_partitions(committed, partition)) {
                 continue;
             }
-            if (auto flushed = cache_.Flush(partition, meta); !flushed) {
+            std::vector<std::pair<pipeline::SegmentId, std::string>> encoded;
+            if (const auto it = encoded_.find(partition); it != encoded_.end()) {
+                encoded = std::move(it->second);
+            }
+            if (auto flushed = cache_.Flush(partition, meta, std::move(encoded)); !flushed) {
                 StoreFailed(flushed.error());
                 return;
             }
         }
+        encoded_.clear();
     }
 
-    void OnAbort() override { cache_.DiscardDirty(); }
+    void OnAbort() override {
+        encoded_.clear();
+        cache_.DiscardDirty();
+    }
 
     void OnAssigned(const std::vector<TopicPartition>& assigned) override {
         std::set<std::int32_t> numbers;
@@ -243,6 +268,11 @@ public:
         if (!restores_.empty()) {
             StepRestore();
         }
+        // A turn of the loop is one record while records flow: look at the clock (for the
+        // store's metrics, every 2 s) on one turn in 16 only.
+        if ((++steps_ & 15U) != 0) {
+            return;
+        }
         const auto now = Clock::now();
         if (now - last_stats_ >= std::chrono::seconds(2)) {
             last_stats_ = now;
@@ -257,6 +287,8 @@ public:
             cache_entries_->Set(static_cast<double>(cache_.size()));
         }
     }
+
+    bool HasBackgroundWork() const override { return !restores_.empty(); }
 
     bool Ready(std::string& reason) const override {
         if (!restores_.empty()) {
@@ -394,6 +426,13 @@ private:
         // Bounded work per turn so that the main consumer keeps polling (max.poll.interval.ms).
         const auto deadline = Clock::now() + std::chrono::milliseconds(50);
         std::int64_t remaining = 0;
+        std::uint64_t applied = 0;  // added to the metric before a restore finishes and at the end
+        const auto count_applied = [&] {
+            if (applied > 0) {
+                restore_records_->Increment(static_cast<double>(applied));
+                applied = 0;
+            }
+        };
         while (!restores_.empty() && Clock::now() < deadline) {
             const auto r = restore_consumer_->Poll(std::chrono::milliseconds(5));
             if (r.status == kafka::PollStatus::kTimeout) {
@@ -413,21 +452,25 @@ private:
                 }
                 restore.next = r.record.offset + 1;
                 ++restore.records;
-                restore_records_->Increment();
+                ++applied;
                 if (restore.batch.puts.size() >= 4096 && !FlushRestoreBatch(restore)) {
+                    count_applied();
                     return;
                 }
                 if (restore.next >= restore.end) {
+                    count_applied();
                     FinishRestore(r.record.partition);
                 }
             } else if (r.status == kafka::PollStatus::kPartitionEof) {
                 // End of the committed log: control records (transaction markers) take offsets
                 // but are never delivered, so the end can be reached without a record at it.
+                count_applied();
                 FinishRestore(r.record.partition);
             } else if (r.status == kafka::PollStatus::kError) {
                 log_.Warn("restore consumer error", {{"error", r.error.Describe()}});
             }
         }
+        count_applied();
         for (const auto& [p, r] : restores_) {
             remaining += std::max<std::int64_t>(0, r.end - r.next);
         }
@@ -497,7 +540,10 @@ private:
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;
+    /// Dirty states encoded in BeforeCommit, per partition, for the store in AfterCommit.
+    std::map<std::int32_t, std::vector<std::pair<pipeline::SegmentId, std::string>>> encoded_;
     std::uint64_t sampled_ = 0;
+    std::uint64_t steps_ = 0;
     Clock::time_point last_stats_{};
 
     prometheus::Counter* segments_updated_;
@@ -646,6 +692,7 @@ int Main(int argc, char** argv) {
     eos.commit_interval = o.commit_interval;
     eos.transaction_timeout = o.transaction_timeout;
     eos.session_timeout = o.session_timeout;
+    eos.consumer_properties = kInputConsumerDefaults;
     eos.on_delivered = [&processor](
                            std::string_view topic, std::int32_t partition, std::int64_t offset
                        ) { processor.OnDelivered(topic, partition, offset); };

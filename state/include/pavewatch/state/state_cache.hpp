@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace pavewatch::state {
@@ -35,7 +37,15 @@ public:
     std::size_t DirtyCount(std::int32_t partition) const;
 
     /// Writes the partition's dirty states with `meta` in one batch; they become clean.
-    tl::expected<void, StoreError> Flush(std::int32_t partition, const PartitionMeta& meta);
+    /// `encoded` may hold the dirty states already encoded (EncodeState), in ForEachDirty
+    /// order, e.g. by the caller that produced them to the changelog: they are then written
+    /// as they are rather than encoded a second time. If it does not match the dirty states
+    /// (count or segments), it is ignored and they are encoded here.
+    tl::expected<void, StoreError> Flush(
+        std::int32_t partition,
+        const PartitionMeta& meta,
+        std::vector<std::pair<pipeline::SegmentId, std::string>> encoded = {}
+    );
 
     /// Forgets every uncommitted change (an aborted transaction): dirty states are dropped so
     /// that the next read loads the committed state from the store.
@@ -50,16 +60,27 @@ private:
         pipeline::SegmentState state;
         bool dirty = false;
     };
+    /// A dirty state: its segment, and its entry (map nodes are stable until erased, and a
+    /// dirty entry is only erased with its dirty list), so that commits need no lookups.
+    struct Dirty {
+        pipeline::SegmentId segment;
+        Entry* entry = nullptr;
+    };
     struct PartitionCache {
         std::unordered_map<pipeline::SegmentId, Entry> entries;
-        std::vector<pipeline::SegmentId> dirty;
+        std::vector<Dirty> dirty;
     };
     void EvictClean();
+    PartitionCache& Partition(std::int32_t partition);
 
     SegmentStore* store_;
     std::size_t max_entries_;
     std::size_t size_ = 0;
     std::unordered_map<std::int32_t, PartitionCache> partitions_;
+    /// The partition of the last Mutable() (records come in runs per partition); nodes of
+    /// `partitions_` are stable until erased, which resets it.
+    std::int32_t last_partition_ = -1;
+    PartitionCache* last_cache_ = nullptr;
 };
 
 }  // namespace pavewatch::state

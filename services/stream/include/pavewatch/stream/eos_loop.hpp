@@ -71,8 +71,12 @@ public:
     virtual void OnAssigned(const std::vector<TopicPartition>& /*partitions*/) {}
     /// Partitions are going away (after the commit of their work, or after an abort when lost).
     virtual void OnRevoked(const std::vector<TopicPartition>& /*partitions*/) {}
-    /// Called every turn of the loop, for background work such as restoring state.
+    /// Called every turn of the loop, for background work such as restoring state. While
+    /// records flow a turn is one record: keep the idle case cheap (no clock read, no lock).
     virtual void Step() {}
+    /// True while Step() has work queued (e.g. a restore): the loop then polls the consumer
+    /// without waiting, so that the work is not held up by idle waits on the input.
+    virtual bool HasBackgroundWork() const { return false; }
     /// Whether the service can do its job (e.g. restore finished).
     virtual bool Ready(std::string& /*reason*/) const { return true; }
 };
@@ -94,6 +98,11 @@ struct EosOptions {
     std::string assignment_strategy = "range";
     /// Static membership id (empty: dynamic); see kafka::ConsumerOptions::group_instance_id.
     std::string group_instance_id;
+    /// librdkafka properties for the loop's consumer and its producer only (the client
+    /// configuration is shared by both). A property the client configuration already sets
+    /// (e.g. from --kafka-property) is not overridden.
+    std::map<std::string, std::string> consumer_properties;
+    std::map<std::string, std::string> producer_properties;
     /// Producer delivery callback target (e.g. to learn changelog offsets).
     std::function<void(std::string_view topic, std::int32_t partition, std::int64_t offset)>
         on_delivered;
