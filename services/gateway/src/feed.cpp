@@ -149,6 +149,24 @@ std::optional<std::vector<JournalEntry>> Journal::Read(std::uint64_t from, std::
     return out;
 }
 
+std::optional<std::vector<JournalEntry>>
+Journal::ReadAt(const std::vector<std::uint64_t>& indices, std::uint64_t from) const {
+    const std::lock_guard lock(mutex_);
+    const std::uint64_t oldest = next_ > ring_.size() ? next_ - ring_.size() : 1;
+    std::vector<JournalEntry> out;
+    out.reserve(indices.size());
+    for (const std::uint64_t i : indices) {
+        if (i < from) {
+            continue;
+        }
+        if (i < oldest) {
+            return std::nullopt;
+        }
+        out.push_back(ring_[i % ring_.size()]);
+    }
+    return out;
+}
+
 std::uint64_t Journal::next() const {
     const std::lock_guard lock(mutex_);
     return next_;
@@ -186,7 +204,8 @@ public:
           hub_(hub),
           timer_(ws_.get_executor()),
           tokens_(hub.options().client_burst),
-          state_(std::make_shared<RetainedSession>()) {
+          state_(std::make_shared<RetainedSession>()),
+          inbox_(std::make_shared<SessionInbox>()) {
         state_->seen.assign(hub.boxes().size(), false);
     }
 
@@ -242,6 +261,8 @@ public:
             request_, beast::bind_front_handler(&FeedSession::OnAccept, shared_from_this())
         );
     }
+
+    const std::shared_ptr<SessionInbox>& inbox() const { return inbox_; }
 
     /// Called (through the strand) when the journal has new entries.
     void Wake() {
@@ -413,6 +434,8 @@ private:
         state_->filter.emplace(*principal_, std::move(*subscription), hub_.boxes());
         state_->principal_name = principal_->name;
         SendSnapshot();
+        hub_.SetInterest(*inbox_, *state_->filter);
+        Pump();
     }
 
     bool TryResume(const std::string& id, std::int64_t last_seq) {
@@ -451,6 +474,7 @@ private:
                 SendRaw(Envelope(s.kind, s.seq, *s.payload));
             }
         }
+        hub_.SetInterest(*inbox_, *state_->filter);
         Pump();
         return true;
     }
@@ -578,8 +602,19 @@ private:
         SendRaw(std::move(out));
     }
 
-    /// Pulls new journal entries into the outbound queue.
+    /// Pulls the journal entries the hub found for it into the outbound queue.
     void Pump() {
+        std::vector<std::uint64_t> indices;
+        std::uint64_t looked_to = 0;
+        bool read_all = false;
+        {
+            const std::lock_guard lock(inbox_->mutex);
+            indices.swap(inbox_->indices);
+            looked_to = inbox_->looked_to;
+            read_all = inbox_->read_all;
+            inbox_->read_all = false;
+            inbox_->wake_pending = false;
+        }
         if (!open_ || closing_ || !state_->filter) {
             return;
         }
@@ -589,15 +624,18 @@ private:
             BeginClose(CloseCode::kUnauthorized, "unauthorized: expired token");
             return;
         }
-        const std::uint64_t head = hub_.journal().next();
-        if (state_->cursor >= head) {
+        if (state_->cursor >= looked_to) {
             return;
         }
-        auto entries = hub_.journal().Read(state_->cursor, head - state_->cursor);
+        // Entries in [cursor, looked_to) that are not in `indices` do not concern the session;
+        // after a resubscription or resumption (read_all) the hub had not looked for it.
+        auto entries = read_all ? hub_.journal().Read(state_->cursor, looked_to - state_->cursor)
+                                : hub_.journal().ReadAt(indices, state_->cursor);
         if (!entries) {
             SendSnapshot();  // fell out of the journal: start over from a fresh picture
             return;
         }
+        const std::uint64_t head = looked_to;
         const bool coalesce = entries->size() > hub_.options().coalesce_after;
         std::unordered_map<std::string_view, std::size_t> latest;
         if (coalesce) {
@@ -762,6 +800,7 @@ private:
     double tokens_;
     Clock::time_point last_refill_ = Clock::now();
     std::shared_ptr<RetainedSession> state_;
+    std::shared_ptr<SessionInbox> inbox_;  ///< what the hub found for it in the journal
     bool open_ = false;
     bool writing_ = false;
     bool closing_ = false;
@@ -798,7 +837,7 @@ void FeedHub::Upgrade(http::UpgradeContext&& context, http::Request /*request*/)
     auto session = std::make_shared<FeedSession>(std::move(context), *this);
     {
         const std::lock_guard lock(sessions_mutex_);
-        sessions_.push_back(session);
+        sessions_.push_back({session, session->inbox()});
     }
     session->Start();
 }
@@ -925,23 +964,98 @@ void FeedHub::Flush() {
             retained_order_.pop_front();
         }
     }
-    if (head == flushed_) {
+    const auto now = Clock::now();
+    const bool wake_all = now - last_wake_all_ >= std::chrono::seconds(1);
+    if (head == flushed_ && !wake_all) {
         return;
     }
-    flushed_ = head;
+    // The new entries, once: what each is about.
+    std::vector<JournalEntry> fresh;
+    bool lost = false;  // overwritten before this flush (not expected): sessions read it all
+    if (head > flushed_) {
+        if (auto read = journal_.Read(flushed_, head - flushed_)) {
+            fresh = std::move(*read);
+        } else {
+            lost = true;
+        }
+    }
     const std::lock_guard lock(sessions_mutex_);
-    std::erase_if(sessions_, [](const std::weak_ptr<FeedSession>& w) { return w.expired(); });
-    for (const auto& w : sessions_) {
-        if (auto s = w.lock()) {
+    std::erase_if(sessions_, [](const SessionRef& r) { return r.session.expired(); });
+    if (wake_all) {
+        last_wake_all_ = now;
+    }
+    // A session gets the indices of the entries that may concern it (its zone and area, the
+    // kinds it asked for), and is woken only if there are any: one update costs the sessions it
+    // may concern, not every session. Every session is still woken once a second, so that an
+    // expired token is noticed without updates.
+    const std::size_t max_indices = std::max<std::size_t>(options_.coalesce_after * 4, 1024);
+    for (const auto& ref : sessions_) {
+        bool wake = wake_all;
+        {
+            SessionInbox& inbox = *ref.inbox;
+            const std::lock_guard inbox_lock(inbox.mutex);
+            if (inbox.interest) {
+                const auto& interest = *inbox.interest;
+                if (lost) {
+                    inbox.read_all = true;
+                    inbox.indices.clear();
+                    wake = true;
+                }
+                for (const auto& e : fresh) {
+                    if ((interest.kinds & static_cast<std::uint8_t>(e.kind)) == 0 ||
+                        (!interest.segments.empty() && !interest.segments[e.segment_index])) {
+                        continue;
+                    }
+                    if (inbox.indices.size() >= max_indices) {
+                        inbox.read_all = true;  // far behind: it reads the journal instead
+                        inbox.indices.clear();
+                    }
+                    if (!inbox.read_all) {
+                        inbox.indices.push_back(e.index);
+                    }
+                    wake = true;
+                }
+                inbox.looked_to = head;
+            }
+            if (!wake || inbox.wake_pending) {
+                continue;
+            }
+            inbox.wake_pending = true;
+        }
+        if (auto s = ref.session.lock()) {
             s->Wake();
         }
     }
+    flushed_ = head;
+}
+
+void FeedHub::SetInterest(SessionInbox& inbox, const FeedFilter& filter) {
+    auto interest = std::make_shared<SessionInbox::Interest>();
+    interest->kinds = filter.subscription().kinds;
+    const std::size_t n = boxes_.size();
+    bool all = true;
+    std::vector<bool> segments(n, false);
+    for (std::size_t i = 0; i < n; ++i) {
+        segments[i] = filter.MayConcern(i);
+        all = all && segments[i];
+    }
+    if (!all) {
+        interest->segments = std::move(segments);
+    }
+    const std::lock_guard lock(sessions_mutex_);
+    const std::lock_guard inbox_lock(inbox.mutex);
+    inbox.interest = std::move(interest);
+    // Entries up to flushed_ were looked at with the old filter (or none): the session reads
+    // them from its cursor; later ones come through Flush.
+    inbox.indices.clear();
+    inbox.read_all = true;
+    inbox.looked_to = flushed_;
 }
 
 void FeedHub::Shutdown() {
     const std::lock_guard lock(sessions_mutex_);
-    for (const auto& w : sessions_) {
-        if (auto s = w.lock()) {
+    for (const auto& ref : sessions_) {
+        if (auto s = ref.session.lock()) {
             s->CloseWith(CloseCode::kGoingAway, "server shutting down");
         }
     }

@@ -90,6 +90,10 @@ TEST(FeedFilterProperty, AContractorNeverReceivesAnythingOutsideItsZone) {
             const bool wants_condition = filter.WantsCondition(i, klass, sent_before);
             const bool wants_hazard = filter.WantsHazard(i, at);
             const bool wants_alert = filter.WantsAlert(i, at);
+            // The hub wakes a session only for segments that may concern it: a superset.
+            if (wants_condition || wants_hazard || wants_alert) {
+                ASSERT_TRUE(filter.MayConcern(i)) << "case " << c << ": segment " << i;
+            }
             if (!test.zone->Contains(i)) {
                 ++outside_checked;
                 ASSERT_FALSE(wants_condition || wants_hazard || wants_alert)

@@ -81,6 +81,10 @@ public:
     std::uint64_t Append(JournalEntry entry);
     /// Entries from `from` (inclusive), at most `max`; nullopt when `from` has been overwritten.
     std::optional<std::vector<JournalEntry>> Read(std::uint64_t from, std::size_t max) const;
+    /// The entries at `indices` (ascending), those below `from` left out; nullopt when one has
+    /// been overwritten.
+    std::optional<std::vector<JournalEntry>>
+    ReadAt(const std::vector<std::uint64_t>& indices, std::uint64_t from) const;
     /// Index the next Append will get.
     std::uint64_t next() const;
 
@@ -126,6 +130,27 @@ struct FeedStats {
 class FeedSession;
 struct RetainedSession;
 
+/// What the hub has found for one session in the journal since the session last looked: the
+/// indices of the entries that may concern it, and how far the hub has looked. Shared by the
+/// hub (reader thread) and the session (its strand), under `mutex`.
+struct SessionInbox {
+    /// Segment indices that may concern the session (FeedFilter::MayConcern), or empty for all;
+    /// with the entry kinds it subscribed to. Set when it subscribes or resumes.
+    struct Interest {
+        std::vector<bool> segments;  ///< empty: every segment
+        std::uint8_t kinds = 0;
+    };
+    std::mutex mutex;
+    std::shared_ptr<const Interest> interest;  ///< nullptr until it subscribes
+    std::vector<std::uint64_t> indices;        ///< ascending
+    /// Entries below it have been looked at for the session (those not in `indices` do not
+    /// concern it).
+    std::uint64_t looked_to = 0;
+    /// Too many indices, or entries not looked at for it: read the journal from the cursor.
+    bool read_all = false;
+    bool wake_pending = false;
+};
+
 /// The WebSocket feed at /api/v1/feed: authenticates sessions, sends each a snapshot then the
 /// updates it may see and wants, numbered per connection; coalesces for slow sessions, closes
 /// those above the hard limit, resumes reconnecting sessions exactly, and takes contractors'
@@ -148,8 +173,12 @@ public:
     /// Records the change from `before` to `now` of one segment: the condition, every hazard
     /// that changed, and alerts (class worsened, hazard confirmed, repair verified/disputed).
     void Publish(const std::optional<SegmentCondition>& before, const SegmentCondition& now);
-    /// Wakes sessions that have updates to send; call after a batch of Publish.
+    /// Gives the new journal entries to the sessions they may concern, and wakes those; call
+    /// after a batch of Publish. Every session is also woken once a second (token expiry).
     void Flush();
+    /// A session has (re)subscribed or resumed: from now on Flush looks at entries for it with
+    /// its new filter; entries Flush has looked at before are read from its cursor.
+    void SetInterest(SessionInbox& inbox, const FeedFilter& filter);
     /// Closes every session with 1001 (going away).
     void Shutdown();
 
@@ -183,9 +212,14 @@ private:
     SegmentBoxes boxes_;
     Journal journal_;
     FeedStats stats_;
+    struct SessionRef {
+        std::weak_ptr<FeedSession> session;
+        std::shared_ptr<SessionInbox> inbox;
+    };
     std::mutex sessions_mutex_;
-    std::vector<std::weak_ptr<FeedSession>> sessions_;
-    std::uint64_t flushed_ = 0;
+    std::vector<SessionRef> sessions_;
+    std::uint64_t flushed_ = 1;  ///< journal entries below it have been given to the sessions
+    std::chrono::steady_clock::time_point last_wake_all_{};
     std::mutex retained_mutex_;
     std::map<
         std::string,

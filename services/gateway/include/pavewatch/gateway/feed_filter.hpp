@@ -70,6 +70,12 @@ public:
     bool WantsAlert(std::size_t segment_index, pipeline::LonLat at) const;
     /// Whether the principal may see the segment at all (zone), whatever the subscription.
     bool Sees(std::size_t segment_index) const { return principal_.Sees(segment_index); }
+    /// Whether any message about the segment may pass (zone and area, not kind or class): a
+    /// superset of the Wants* answers, with which the hub wakes only the sessions an update may
+    /// concern.
+    bool MayConcern(std::size_t segment_index) const {
+        return principal_.Sees(segment_index) && InArea(segment_index);
+    }
 
     const Principal& principal() const { return principal_; }
     const Subscription& subscription() const { return subscription_; }
