@@ -404,6 +404,11 @@ private:
             options_.kafka.Client("pavewatch-wear-restore-" + options_.instance_id, &log_);
         client.properties.emplace("fetch.max.bytes", "104857600");
         client.properties.emplace("max.partition.fetch.bytes", "16777216");
+        // The restore drains its queue faster than the input loop does: the same pre-fetch
+        // queue sizing (kInputConsumerDefaults) keeps librdkafka from pausing its fetches.
+        for (const auto& [k, v] : kInputConsumerDefaults) {
+            client.properties.emplace(k, v);
+        }
         auto c = kafka::Consumer::Create(client, co);
         if (!c) {
             StoreFailed(state::StoreError{
