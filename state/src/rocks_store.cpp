@@ -67,6 +67,10 @@ RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
     table.cache_index_and_filter_blocks = options.cache_index_and_filter_blocks;
     table.pin_l0_filter_and_index_blocks_in_cache = true;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // point lookups by segment
+    // Block checksums with XXH3: Debian's RocksDB is a portable build whose CRC32c runs without
+    // the CPU's instruction (4 % of the wear processor's CPU in a profile); XXH3 is as strong
+    // and fast in plain code. Files written with CRC32c stay readable (the type is per file).
+    table.checksum = rocksdb::kXXH3;
 
     rocksdb::Options db_options;
     db_options.create_if_missing = true;

@@ -133,37 +133,47 @@ private:
             first_.back() = false;
         }
     }
+    /// Runs of characters that need no escape are appended whole: most strings are ids and
+    /// names without any, and appending character by character costs a capacity check each.
     void AppendQuoted(std::string_view s) {
         out_->push_back('"');
-        for (const char c : s) {
-            switch (c) {
-                case '"':
-                    out_->append("\\\"");
-                    break;
-                case '\\':
-                    out_->append("\\\\");
-                    break;
-                case '\n':
-                    out_->append("\\n");
-                    break;
-                case '\r':
-                    out_->append("\\r");
-                    break;
-                case '\t':
-                    out_->append("\\t");
-                    break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        static constexpr char kHex[] = "0123456789abcdef";
-                        out_->append("\\u00");
-                        out_->push_back(kHex[(c >> 4) & 0xF]);
-                        out_->push_back(kHex[c & 0xF]);
-                    } else {
-                        out_->push_back(c);
-                    }
+        std::size_t plain = 0;  // start of the run not appended yet
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            out_->append(s.data() + plain, i - plain);
+            AppendEscaped(s[i]);
+            plain = i + 1;
+        }
+        out_->append(s.data() + plain, s.size() - plain);
+        out_->push_back('"');
+    }
+    void AppendEscaped(char c) {
+        switch (c) {
+            case '"':
+                out_->append("\\\"");
+                break;
+            case '\\':
+                out_->append("\\\\");
+                break;
+            case '\n':
+                out_->append("\\n");
+                break;
+            case '\r':
+                out_->append("\\r");
+                break;
+            case '\t':
+                out_->append("\\t");
+                break;
+            default: {
+                static constexpr char kHex[] = "0123456789abcdef";
+                out_->append("\\u00");
+                out_->push_back(kHex[(c >> 4) & 0xF]);
+                out_->push_back(kHex[c & 0xF]);
             }
         }
-        out_->push_back('"');
     }
 
     std::string* out_;
