@@ -299,10 +299,15 @@ void Server::Impl::Accept() {
         } else if (open.fetch_add(1) >= options.max_connections) {
             open.fetch_sub(1);
             rejected.fetch_add(1);
-            // Over the limit: a short 503 and close, without reading the request.
+            // Over the limit: a short 503 (a problem document, RFC 9457) and close, without
+            // reading the request.
+            static const std::string kBody =
+                R"({"type":"about:blank","title":"Service Unavailable","status":503,)"
+                R"("detail":"too many connections; retry later"})";
             static const std::string kBusy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: "
-                "close\r\n\r\n";
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+                "Retry-After: 1\r\nContent-Length: " +
+                std::to_string(kBody.size()) + "\r\nConnection: close\r\n\r\n" + kBody;
             beast::error_code ignored;
             socket.write_some(asio::buffer(kBusy), ignored);
             socket.close(ignored);
