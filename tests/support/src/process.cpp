@@ -1,6 +1,7 @@
 #include "pavewatch/test_support/process.hpp"
 
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -55,12 +56,19 @@ Process::Process(
     if (fd < 0) {
         throw std::runtime_error("cannot open " + log_path);
     }
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) {
         ::close(fd);
         throw std::runtime_error("fork failed");
     }
     if (pid_ == 0) {
+        // A test that crashes must not leave its services running: they die with it (tests
+        // start services from their main thread, whose exit is what triggers this).
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) {
+            ::_exit(127);  // the test died before the line above took effect
+        }
         ::dup2(fd, STDOUT_FILENO);
         ::dup2(fd, STDERR_FILENO);
         const int null_fd = ::open("/dev/null", O_RDONLY);
