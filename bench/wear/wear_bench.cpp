@@ -270,15 +270,8 @@ int Load(const Args& args) {
         value.clear();
         pipeline::EncodeObservation(o, value);
         const std::string key = pipeline::SegmentKey(o.segment);
-        for (;;) {
-            auto r = producer->Produce(topic, key, value);
-            if (r) {
-                break;
-            }
-            if (!r.error().retriable) {
-                throw std::runtime_error("produce: " + r.error().Describe());
-            }
-            producer->Poll(milliseconds(10));
+        if (auto r = producer->ProduceWaiting(topic, key, value, milliseconds(10)); !r) {
+            throw std::runtime_error("produce: " + r.error().Describe());
         }
         if ((i & 8191U) == 0) {
             producer->Poll(milliseconds(0));

@@ -36,15 +36,8 @@ std::vector<std::string> ProduceLoad(
         throw std::runtime_error(producer.error().Describe());
     }
     const auto produce = [&](const std::string& key, const std::string& value) {
-        for (;;) {
-            auto r = producer->Produce(topic, key, value);
-            if (r) {
-                return;
-            }
-            if (!r.error().retriable) {
-                throw std::runtime_error("produce: " + r.error().Describe());
-            }
-            producer->Poll(std::chrono::milliseconds(20));
+        if (auto r = producer->ProduceWaiting(topic, key, value); !r) {
+            throw std::runtime_error("produce: " + r.error().Describe());
         }
     };
     std::vector<std::string> poison_values;

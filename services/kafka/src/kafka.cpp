@@ -439,6 +439,21 @@ tl::expected<void, KafkaError> Producer::Produce(
     return {};
 }
 
+tl::expected<void, KafkaError> Producer::ProduceWaiting(
+    std::string_view topic,
+    std::string_view key,
+    std::string_view value,
+    std::chrono::milliseconds wait
+) {
+    for (;;) {
+        auto r = Produce(topic, key, value);
+        if (r || !r.error().retriable) {
+            return r;
+        }
+        Poll(wait);
+    }
+}
+
 int Producer::Poll(std::chrono::milliseconds timeout) {
     return rd_kafka_poll(impl_->rk, Ms(timeout));
 }

@@ -285,16 +285,10 @@ int Main(int argc, char** argv) {
         for (const auto& m : batch) {
             const std::string& topic =
                 m.vehicle ? kafka.topics.raw_vehicle : kafka.topics.raw_embedded;
-            for (;;) {
-                auto r = producer->Produce(topic, m.key, m.json);
-                if (r) {
-                    break;
-                }
-                if (!r.error().retriable) {
-                    log.Warn("produce failed", {{"error", r.error().Describe()}});
-                    break;
-                }
-                producer->Poll(std::chrono::milliseconds(50));
+            if (auto r =
+                    producer->ProduceWaiting(topic, m.key, m.json, std::chrono::milliseconds(50));
+                !r) {
+                log.Warn("produce failed", {{"error", r.error().Describe()}});
             }
             (m.vehicle ? vehicle_count : embedded_count).Increment();
         }

@@ -86,15 +86,9 @@ void ProduceAll(
         throw std::runtime_error(producer.error().Describe());
     }
     for (const auto& [key, value] : records) {
-        for (;;) {
-            auto r = producer->Produce(topic, key, value);
-            if (r) {
-                break;
-            }
-            if (!r.error().retriable) {
-                throw std::runtime_error("produce: " + r.error().Describe());
-            }
-            producer->Poll(std::chrono::milliseconds(50));
+        if (auto r = producer->ProduceWaiting(topic, key, value, std::chrono::milliseconds(50));
+            !r) {
+            throw std::runtime_error("produce: " + r.error().Describe());
         }
     }
     if (auto f = producer->Flush(std::chrono::seconds(30)); !f) {

@@ -138,6 +138,15 @@ public:
         const std::vector<Header>& headers = {},
         std::int32_t partition = -1
     );
+    /// Produce(), but while the local queue is full it serves delivery reports (Poll, `wait`
+    /// at a time) and tries again: returns once the record is queued or fails otherwise. For
+    /// loaders that may outrun the broker; not for paths that must not block.
+    tl::expected<void, KafkaError> ProduceWaiting(
+        std::string_view topic,
+        std::string_view key,
+        std::string_view value,
+        std::chrono::milliseconds wait = std::chrono::milliseconds(20)
+    );
     /// Serves delivery reports; returns how many were served.
     int Poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
     /// Waits until every queued record is delivered or failed, at most `timeout`.
