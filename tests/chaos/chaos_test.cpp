@@ -117,9 +117,7 @@ protected:
 TEST_F(Chaos, KillNineAtTenRandomPointsLosesNothingAndCountsNothingTwice) {
     constexpr std::uint64_t kObservations = 1'000'000;
     constexpr std::uint64_t kSegments = 10'000;
-    ProduceLoad(topics_.topics.observations, 0, kObservations, kSegments, seed_);
-    const std::int64_t total = InputRecords();
-    ASSERT_EQ(total, static_cast<std::int64_t>(kObservations));
+    const auto total = static_cast<std::int64_t>(kObservations);
 
     std::mt19937_64 rng(seed_);
     std::uniform_real_distribution<double> fraction(0.02, 0.95);
@@ -129,23 +127,56 @@ TEST_F(Chaos, KillNineAtTenRandomPointsLosesNothingAndCountsNothingTwice) {
     }
     std::sort(points.begin(), points.end());
 
-    auto wear = StartWear("a");
+    // The input arrives as a stream, a chunk ahead of each kill point: a processor faster than
+    // the producer could otherwise finish the whole load before the later kills, which would
+    // then hit an idle process instead of a run.
+    constexpr std::int64_t kAhead = 50'000;
+    std::int64_t produced = 0;
+    const auto produce_to = [&](std::int64_t end) {
+        end = std::min(end, total);
+        if (end > produced) {
+            ProduceLoad(
+                topics_.topics.observations,
+                static_cast<std::uint64_t>(produced),
+                static_cast<std::uint64_t>(end),
+                kSegments,
+                seed_
+            );
+            produced = end;
+        }
+    };
+
+    int port = test_support::FreePort();
+    auto wear = StartWear("a", port);
     int kills = 0;
     std::int64_t last = 0;
     for (const double p : points) {
-        // Each kill interrupts a running processor: it has made progress since its start.
-        const auto target =
-            std::max(static_cast<std::int64_t>(p * static_cast<double>(total)), last + 1000);
+        // Each kill interrupts a running processor: it has made progress since its start, and
+        // input is still arriving.
+        const auto target = std::min(
+            std::max(static_cast<std::int64_t>(p * static_cast<double>(total)), last + 1000),
+            total - 1000
+        );
+        produce_to(target + kAhead);
         ASSERT_TRUE(WaitForProgress(target, 120s, wear.get()))
             << "no progress to " << target << Logs(*wear);
         wear->Kill();  // SIGKILL: no commit, no flush, no goodbye
         ++kills;
         last = Progress();
-        wear = StartWear("a");
+        port = test_support::FreePort();
+        wear = StartWear("a", port);
     }
     EXPECT_EQ(kills, 10);
+    produce_to(total);
+    ASSERT_EQ(InputRecords(), total);
     ASSERT_TRUE(WaitForProgress(total, 180s, wear.get()))
         << "stuck at " << Progress() << " of " << total << Logs(*wear);
+    // The last restart may find everything done already: let it finish starting (state checked,
+    // consuming) before asking it to stop, so that the stop is the graceful one being tested
+    // (a SIGTERM before the process installs its handlers would simply kill it).
+    ASSERT_TRUE(test_support::Eventually(
+        [&] { return test_support::HttpGet(port, "/readyz").status == 200; }, 60s
+    )) << Logs(*wear);
     EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
     ExpectExact(kObservations, kSegments);
 }
