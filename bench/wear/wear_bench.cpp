@@ -480,10 +480,12 @@ int Verify(const Args& args) {
     std::uint64_t different = 0;
     std::uint64_t extra = 0;
     std::uint64_t versions = 0;
+    std::uint64_t stored_bytes = 0;
     std::string encoded;
     for (int p = 0; p < partitions; ++p) {
         auto scanned = (*store)->ForEach(p, [&](pipeline::SegmentId id, std::string_view bytes) {
             ++stored;
+            stored_bytes += bytes.size();
             const auto it = reference.find(id.value());
             if (it == reference.end()) {
                 ++extra;
@@ -505,14 +507,16 @@ int Verify(const Args& args) {
     const std::uint64_t missing = reference.size() - identical - different;
     std::printf(
         "VERIFY_DONE segments=%zu stored=%" PRIu64 " identical=%" PRIu64 " different=%" PRIu64
-        " missing=%" PRIu64 " extra=%" PRIu64 " observations=%" PRIu64 "\n",
+        " missing=%" PRIu64 " extra=%" PRIu64 " observations=%" PRIu64 " state_bytes=%" PRIu64
+        "\n",
         reference.size(),
         stored,
         identical,
         different,
         missing,
         extra,
-        versions
+        versions,
+        stored_bytes
     );
     return identical == reference.size() && extra == 0 && versions == count ? 0 : 1;
 }

@@ -44,7 +44,9 @@ struct RocksSegmentStore::Impl {
     ~Impl() {
         if (db) {
             // Documented order: Close() reports errors a destructor cannot; then delete the
-            // DB; the cache and write-buffer manager are released after it.
+            // DB; the cache and write-buffer manager are released after it. Without the
+            // write-ahead log, Close() flushes the memtables first (avoid_flush_during_shutdown
+            // stays false), so a clean stop keeps every write.
             (void)db->Close();
             db.reset();
         }
@@ -107,6 +109,7 @@ RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
     }
     impl->db.reset(raw);
     impl->write_options.sync = false;
+    impl->write_options.disableWAL = !options.write_ahead_log;
     return std::unique_ptr<RocksSegmentStore>(new RocksSegmentStore(std::move(impl)));
 }
 

@@ -613,9 +613,12 @@ int Main(int argc, char** argv) {
         "write-buffer-mb",
         po::value(&write_buffer_mb)->default_value(write_buffer_mb),
         "RocksDB memtable budget, MiB (charged to the block cache)"
-    )("transaction-timeout-ms",
-      po::value(&txn_timeout_ms)->default_value(txn_timeout_ms),
-      "Kafka transaction timeout"
+    )("rocksdb-wal",
+      po::bool_switch(&o.rocks.write_ahead_log),
+      "also write RocksDB's write-ahead log (a killed process then restores nothing)")(
+        "transaction-timeout-ms",
+        po::value(&txn_timeout_ms)->default_value(txn_timeout_ms),
+        "Kafka transaction timeout"
     )("session-timeout-ms",
       po::value(&session_ms)->default_value(session_ms),
       "consumer group session timeout");

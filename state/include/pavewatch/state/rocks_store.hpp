@@ -23,11 +23,17 @@ struct RocksOptions {
     int background_threads = 2;
     /// Keep index and filter blocks in the block cache (bounded) rather than on the heap.
     bool cache_index_and_filter_blocks = true;
+    /// Write RocksDB's write-ahead log (without fsync). Off by default: the store is a local
+    /// copy of the changelog, so what a killed process loses (the memtables not yet flushed) is
+    /// restored from the changelog; the log would cost a second write of every state.
+    bool write_ahead_log = false;
 };
 
-/// The SegmentStore on RocksDB. Writes go through the WAL without fsync: a killed process
-/// loses nothing (the OS has the WAL); a machine crash may lose the last writes, which the
-/// wear processor detects by their offsets and restores from the changelog.
+/// The SegmentStore on RocksDB, one column family. Each Write() is one atomic batch. Without
+/// the write-ahead log a killed process comes back with the store as of its last memtable
+/// flush: an older but consistent state, states and offsets together (flushes of one column
+/// family happen in write order), which the wear processor detects by the offsets and brings
+/// up to date from the changelog. Close() flushes the memtables, so a clean stop loses nothing.
 ///
 /// Teardown follows RocksDB's documented order: no iterator outlives a call, then DB::Close(),
 /// then the DB object, then the cache and the write-buffer manager.
