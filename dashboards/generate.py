@@ -899,7 +899,9 @@ def gateway():
     d.timeseries(
         "Feed connections closed by the server",
         "Feed connections the server closed per second, by reason: too_slow (a client that does "
-        "not keep up; alert PaveWatchGatewayClosingSlowConsumers), protocol, going_away.",
+        "not keep up), over_budget (a client behind while all feed queues together are full: "
+        "the gateway is saturated; both alert PaveWatchGatewayClosingSlowConsumers), protocol, "
+        "going_away.",
         "cps",
         [Target(f"sum by (reason) (rate(pavewatch_gateway_websocket_closes_total{{{s}}}[{RATE}]))", "{{reason}}")],
         w=8,

@@ -14,8 +14,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
+#include <thread>
 
 namespace pavewatch::test_support {
 namespace {
@@ -451,6 +453,115 @@ TEST_F(GatewayTest, ASlowConsumerIsCoalescedThenClosedAboveTheHardLimit) {
         metrics.find("pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}"),
         std::string::npos
     );
+}
+
+/// The value of one sample of a metrics page, or -1 when it has none.
+double MetricValue(const std::string& page, const std::string& sample) {
+    const auto at = page.find("\n" + sample + " ");
+    return at == std::string::npos ? -1.0 : std::stod(page.substr(at + sample.size() + 2));
+}
+
+// A gateway of its own: 4 MiB per client (the default) but only 1 MiB for all clients together.
+// Two clients that read nothing must be shed long before either reaches its own 4 MiB, and a
+// client that keeps up through the same bursts must not be.
+TEST(GatewayFeedBudget, ShedsClientsThatFallBehindOnceAllQueuesTogetherAreFull) {
+    ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    const TestTopics topics = MakeTopics("gwbudget", 3);
+    const std::string dir = TempDir("gwbudget");
+    const int port = FreePort();
+    auto args = NetworkFlags();
+    for (const auto& a : std::vector<std::string>{
+             "--port",
+             std::to_string(port),
+             "--web-root",
+             ProjectPath("web/dist"),
+             "--feed-max-total-queued-bytes",
+             "1048576"}) {
+        args.push_back(a);
+    }
+    auto gateway = StartService("gateway", topics, dir, args);
+    ASSERT_TRUE(Eventually([&] { return HttpGet(port, "/readyz").status == 200; }, 60s))
+        << Tail(gateway->log_path());
+
+    const auto subscribe = [&](WsClient& c) {
+        ASSERT_TRUE(c.connected()) << c.error();
+        ASSERT_TRUE(c.Read(5s));  // hello
+        c.Send(R"({"type":"subscribe","kinds":["conditions"]})");
+        const auto snap = c.Read(10s);
+        ASSERT_TRUE(snap);
+        EXPECT_EQ(json::parse(*snap).at("type"), "snapshot");
+    };
+    WsClient slow1(port, "/api/v1/feed", {"pavewatch.v1"});
+    WsClient slow2(port, "/api/v1/feed", {"pavewatch.v1"});
+    WsClient fast(port, "/api/v1/feed", {"pavewatch.v1"});
+    subscribe(slow1);
+    subscribe(slow2);
+    subscribe(fast);
+
+    // The fast client reads on its own thread until the marker update (produced last) arrives,
+    // it is closed, or nothing comes for 30 s (a timed-out read ends a test client).
+    const std::string marker = pipeline::ToString(AlmatyNetwork().segments()[3001].id);
+    std::atomic<std::size_t> fast_messages{0};
+    std::atomic<bool> fast_saw_marker{false};
+    std::thread reader([&] {
+        while (const auto m = fast.Read(30s)) {
+            ++fast_messages;
+            if (m->find(marker) != std::string::npos) {
+                fast_saw_marker = true;
+                return;
+            }
+        }
+    });
+
+    // Rounds of 1000 updates (about 0.7 MB for each client) while the slow clients read
+    // nothing, until both are shed (a shed needs a backlog that has waited over a second, by
+    // when each holds about 2 MB: under its own limit) or 40 s pass.
+    const auto shed = [&] {
+        return MetricValue(
+                   HttpGet(port, "/metrics").body,
+                   "pavewatch_gateway_websocket_closes_total{reason=\"over_budget\"}"
+               ) >= 2;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    int round = 0;
+    while (!shed() && std::chrono::steady_clock::now() < deadline) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (std::size_t i = 0; i < 1000; ++i) {
+            records.emplace_back(
+                pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i, 4 + round)
+            );
+        }
+        ProduceAll(topics.topics.conditions, records);
+        ++round;
+        std::this_thread::sleep_for(300ms);
+    }
+    const auto page = HttpGet(port, "/metrics").body;
+    EXPECT_EQ(
+        MetricValue(page, "pavewatch_gateway_websocket_closes_total{reason=\"over_budget\"}"), 2
+    ) << "after "
+      << round << " rounds:\n"
+      << page;
+    // Neither reached its own 4 MiB limit: the total did it.
+    EXPECT_EQ(
+        MetricValue(page, "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}"), 0
+    );
+    for (WsClient* c : {&slow1, &slow2}) {
+        while (c->Read(10s)) {
+        }
+        EXPECT_EQ(c->close_code(), 4008);
+    }
+
+    // The fast client is still served: a marker update produced now reaches it.
+    ProduceAll(
+        topics.topics.conditions,
+        {{pipeline::ToString(AlmatyNetwork().segments()[3001].id), Record(3001)}}
+    );
+    EXPECT_TRUE(Eventually([&] { return fast_saw_marker.load(); }, 20s))
+        << "fast client: " << fast_messages.load() << " messages, close code " << fast.close_code();
+    reader.join();
+    EXPECT_EQ(fast.close_code(), 0);
+    EXPECT_GE(fast_messages.load(), 1000U * static_cast<std::size_t>(round) / 2);
+    EXPECT_EQ(gateway->Stop(), 0);
 }
 
 }  // namespace

@@ -697,12 +697,24 @@ private:
         if (closing_ || !open_) {
             return;
         }
+        const auto size = static_cast<std::int64_t>(message.size());
         queued_bytes_ += message.size();
-        hub_.mutable_stats().queued_bytes.fetch_add(static_cast<std::int64_t>(message.size()));
-        queue_.push_back(std::move(message));
-        if (queued_bytes_ > hub_.options().max_queued_bytes) {
+        const std::int64_t total = hub_.mutable_stats().queued_bytes.fetch_add(size) + size;
+        const auto now = Clock::now();
+        queue_.push_back({std::move(message), now});
+        const auto& options = hub_.options();
+        if (queued_bytes_ > options.max_queued_bytes) {
             hub_.mutable_stats().closed_slow.fetch_add(1);
             BeginClose(CloseCode::kTooSlow, "too slow: the client does not read its updates");
+            return;
+        }
+        // Over the total budget, shed a session that is behind: a backlog, and its oldest
+        // message waiting for long (a client that keeps up drains even a burst in milliseconds).
+        if (total > static_cast<std::int64_t>(options.max_total_queued_bytes) &&
+            queued_bytes_ > FeedOptions::kShedFloorBytes &&
+            now - queue_.front().queued_at > FeedOptions::kShedAfter) {
+            hub_.mutable_stats().closed_over_budget.fetch_add(1);
+            BeginClose(CloseCode::kTooSlow, "too slow: the server's feed queues are full");
             return;
         }
         if (!writing_) {
@@ -721,7 +733,7 @@ private:
         writing_ = true;
         ws_.text(true);
         ws_.async_write(
-            asio::buffer(queue_.front()),
+            asio::buffer(queue_.front().text),
             beast::bind_front_handler(&FeedSession::OnWrite, shared_from_this())
         );
     }
@@ -733,8 +745,9 @@ private:
             return;
         }
         hub_.mutable_stats().messages_sent.fetch_add(1);
-        queued_bytes_ -= queue_.front().size();
-        hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queue_.front().size())
+        queued_bytes_ -= queue_.front().text.size();
+        hub_.mutable_stats().queued_bytes.fetch_sub(
+            static_cast<std::int64_t>(queue_.front().text.size())
         );
         queue_.pop_front();
         if (closing_) {
@@ -791,7 +804,11 @@ private:
     FeedHub& hub_;
     asio::steady_timer timer_;
     beast::flat_buffer in_;
-    std::deque<std::string> queue_;
+    struct Outgoing {
+        std::string text;
+        Clock::time_point queued_at;
+    };
+    std::deque<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     std::string token_;
     bool has_token_ = false;

@@ -282,10 +282,11 @@ public:
                            .Name("pavewatch_gateway_websocket_closes_total")
                            .Help(
                                "Feed connections closed by the server, by reason (too_slow, "
-                               "protocol, going_away)"
+                               "over_budget, protocol, going_away)"
                            )
                            .Register(r);
         close_slow_ = &closes.Add({{"reason", "too_slow"}});
+        close_budget_ = &closes.Add({{"reason", "over_budget"}});
         close_protocol_ = &closes.Add({{"reason", "protocol"}});
         close_normal_ = &closes.Add({{"reason", "going_away"}});
         coalesced_ =
@@ -352,6 +353,7 @@ public:
         ws_open_->Set(static_cast<double>(feed.connections_open.load()));
         Advance(ws_messages_, feed.messages_sent.load(), last_messages_);
         Advance(close_slow_, feed.closed_slow.load(), last_slow_);
+        Advance(close_budget_, feed.closed_over_budget.load(), last_budget_);
         Advance(close_protocol_, feed.closed_protocol.load(), last_protocol_);
         Advance(close_normal_, feed.closed_normal.load(), last_normal_);
         Advance(coalesced_, feed.updates_coalesced.load(), last_coalesced_);
@@ -402,6 +404,7 @@ private:
     prometheus::Gauge* ws_open_;
     prometheus::Counter* ws_messages_;
     prometheus::Counter* close_slow_;
+    prometheus::Counter* close_budget_;
     prometheus::Counter* close_protocol_;
     prometheus::Counter* close_normal_;
     prometheus::Counter* coalesced_;
@@ -414,8 +417,9 @@ private:
     prometheus::Gauge* no_data_;
     std::array<prometheus::Gauge*, 7> hazards_{};
     prometheus::Gauge* freshness_;
-    std::uint64_t last_messages_ = 0, last_slow_ = 0, last_protocol_ = 0, last_normal_ = 0,
-                  last_coalesced_ = 0, last_snapshots_ = 0, last_rejected_ = 0, last_timeouts_ = 0;
+    std::uint64_t last_messages_ = 0, last_slow_ = 0, last_budget_ = 0, last_protocol_ = 0,
+                  last_normal_ = 0, last_coalesced_ = 0, last_snapshots_ = 0, last_rejected_ = 0,
+                  last_timeouts_ = 0;
 };
 
 }  // namespace
@@ -462,12 +466,16 @@ int Main(int argc, char** argv) {
         "feed-max-queued-bytes",
         po::value(&feed_options.max_queued_bytes)->default_value(feed_options.max_queued_bytes),
         "bytes queued for one feed client above which it is closed (4008)"
-    )("feed-resume-window-s",
-      po::value(&resume_window_s)->default_value(resume_window_s),
-      "how long a dropped feed session can be resumed, seconds")(
-        "http-request-timeout-ms",
-        po::value(&request_timeout_ms)->default_value(request_timeout_ms),
-        "time a client has to send a whole HTTP request (slow clients are cut off)"
+    )("feed-max-total-queued-bytes",
+      po::value(&feed_options.max_total_queued_bytes)
+          ->default_value(feed_options.max_total_queued_bytes),
+      "bytes queued for all feed clients together above which those behind are closed (4008)")(
+        "feed-resume-window-s",
+        po::value(&resume_window_s)->default_value(resume_window_s),
+        "how long a dropped feed session can be resumed, seconds"
+    )("http-request-timeout-ms",
+      po::value(&request_timeout_ms)->default_value(request_timeout_ms),
+      "time a client has to send a whole HTTP request (slow clients are cut off)"
     )("http-max-connections",
       po::value(&server_options.max_connections)->default_value(server_options.max_connections),
       "open connections (feed included) above which new ones are refused with 503");
@@ -500,9 +508,10 @@ int Main(int argc, char** argv) {
         std::cerr << "pavewatch gateway: " << level.error() << "\n";
         return 2;
     }
-    if (resume_window_s < 0 || resume_window_s > 3600 || feed_options.max_queued_bytes < 65536) {
-        std::cerr << "pavewatch gateway: --feed-resume-window-s must be within 0..3600 and "
-                     "--feed-max-queued-bytes at least 65536\n";
+    if (resume_window_s < 0 || resume_window_s > 3600 || feed_options.max_queued_bytes < 65536 ||
+        feed_options.max_total_queued_bytes < 65536) {
+        std::cerr << "pavewatch gateway: --feed-resume-window-s must be within 0..3600, and "
+                     "--feed-max-queued-bytes and --feed-max-total-queued-bytes at least 65536\n";
         return 2;
     }
     feed_options.resume_window = std::chrono::seconds(resume_window_s);

@@ -35,6 +35,14 @@ struct FeedOptions {
     std::size_t coalesce_after = 2000;
     /// Bytes queued for one session above which it is closed with 4008 (too slow). 4 MiB.
     std::size_t max_queued_bytes = 4U << 20;
+    /// Bytes queued for all sessions together above which sessions that have fallen behind are
+    /// closed with 4008 as more is queued for them, so that a saturated gateway sheds its
+    /// slowest clients instead of growing. 256 MiB. Behind: more than kShedFloorBytes queued
+    /// and the oldest queued message waiting for more than kShedAfter. The total can exceed
+    /// the budget by what sessions that are not behind hold (each under max_queued_bytes).
+    std::size_t max_total_queued_bytes = 256U << 20;
+    static constexpr std::size_t kShedFloorBytes = 64U << 10;
+    static constexpr std::chrono::milliseconds kShedAfter{1000};
     /// Largest message a client may send; larger ones close with 1009. 16 KiB.
     std::size_t max_client_message_bytes = 16U << 10;
     /// Idle time after which the server pings; no answer within it closes the connection.
@@ -118,6 +126,7 @@ struct FeedStats {
     std::atomic<std::uint64_t> snapshots_sent{0};
     std::atomic<std::uint64_t> resumed{0};
     std::atomic<std::uint64_t> closed_slow{0};
+    std::atomic<std::uint64_t> closed_over_budget{0};  ///< shed for max_total_queued_bytes
     std::atomic<std::uint64_t> closed_protocol{0};
     std::atomic<std::uint64_t> closed_normal{0};
     std::atomic<std::uint64_t> closed_unauthorized{0};
