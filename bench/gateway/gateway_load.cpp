@@ -848,6 +848,7 @@ public:
 
     static inline const std::vector<std::pair<std::string, std::string>> kCounters = {
         {"pavewatch_gateway_websocket_closes_total", R"(reason="too_slow")"},
+        {"pavewatch_gateway_websocket_closes_total", R"(reason="over_budget")"},
         {"pavewatch_gateway_websocket_closes_total", R"(reason="protocol")"},
         {"pavewatch_gateway_websocket_closes_total", R"(reason="going_away")"},
         {"pavewatch_gateway_websocket_updates_coalesced_total", ""},
