@@ -461,9 +461,9 @@ double MetricValue(const std::string& page, const std::string& sample) {
     return at == std::string::npos ? -1.0 : std::stod(page.substr(at + sample.size() + 2));
 }
 
-// A gateway of its own: 4 MiB per client (the default) but only 1 MiB for all clients together.
-// Two clients that read nothing must be shed long before either reaches its own 4 MiB, and a
-// client that keeps up through the same bursts must not be.
+// A gateway of its own: 16 MiB per client but only 1 MiB for all clients together. Two clients
+// that read nothing must be shed long before either reaches its own limit, and a client that
+// keeps up through the same bursts must not be.
 TEST(GatewayFeedBudget, ShedsClientsThatFallBehindOnceAllQueuesTogetherAreFull) {
     ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
     const TestTopics topics = MakeTopics("gwbudget", 3);
@@ -476,7 +476,9 @@ TEST(GatewayFeedBudget, ShedsClientsThatFallBehindOnceAllQueuesTogetherAreFull) 
              "--web-root",
              ProjectPath("web/dist"),
              "--feed-max-total-queued-bytes",
-             "1048576"}) {
+             "1048576",
+             "--feed-max-queued-bytes",
+             "16777216"}) {
         args.push_back(a);
     }
     auto gateway = StartService("gateway", topics, dir, args);
@@ -541,7 +543,7 @@ TEST(GatewayFeedBudget, ShedsClientsThatFallBehindOnceAllQueuesTogetherAreFull) 
     ) << "after "
       << round << " rounds:\n"
       << page;
-    // Neither reached its own 4 MiB limit: the total did it.
+    // Neither reached its own limit: the total did it.
     EXPECT_EQ(
         MetricValue(page, "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}"), 0
     );
