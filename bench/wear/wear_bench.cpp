@@ -507,8 +507,7 @@ int Verify(const Args& args) {
     const std::uint64_t missing = reference.size() - identical - different;
     std::printf(
         "VERIFY_DONE segments=%zu stored=%" PRIu64 " identical=%" PRIu64 " different=%" PRIu64
-        " missing=%" PRIu64 " extra=%" PRIu64 " observations=%" PRIu64 " state_bytes=%" PRIu64
-        "\n",
+        " missing=%" PRIu64 " extra=%" PRIu64 " observations=%" PRIu64 " state_bytes=%" PRIu64 "\n",
         reference.size(),
         stored,
         identical,
