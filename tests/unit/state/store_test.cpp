@@ -7,13 +7,13 @@
 #include "pavewatch/test_support/process.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -157,27 +157,16 @@ using test_batches::kSegments;
 using test_batches::NumberedBatch;
 using test_batches::SmallMemtables;
 
-/// Runs crash_writer: batches 1..count written, then the process exits without closing the
-/// store (as a `kill -9` would leave it). Returns its wait status.
-int WriteAndDie(const std::string& dir, bool write_ahead_log, std::int64_t count) {
-    const std::string folder = dir + "/rocksdb";
-    const std::string wal = write_ahead_log ? "1" : "0";
-    const std::string n = std::to_string(count);
-    const pid_t child = ::fork();
-    if (child == 0) {
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-        char* const args[] = {
-            const_cast<char*>(PAVEWATCH_CRASH_WRITER),
-            const_cast<char*>(folder.c_str()),
-            const_cast<char*>(wal.c_str()),
-            const_cast<char*>(n.c_str()),
-            nullptr};
-        ::execv(PAVEWATCH_CRASH_WRITER, args);
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    return status;
+/// Runs crash_writer (test_support::Process: bounded wait, killed if the test dies): batches
+/// 1..count written, then the process exits without closing the store (as a `kill -9` would
+/// leave it). Returns its exit code, nullopt if it did not finish within 60 s.
+std::optional<int> WriteAndDie(const std::string& dir, bool write_ahead_log, std::int64_t count) {
+    test_support::Process writer(
+        PAVEWATCH_CRASH_WRITER,
+        {dir + "/rocksdb", write_ahead_log ? "1" : "0", std::to_string(count)},
+        dir + "/crash_writer.log"
+    );
+    return writer.Wait(std::chrono::seconds(60));
 }
 
 /// The stored meta k, after checking that every segment holds batch k's value.
@@ -221,8 +210,7 @@ TEST(RocksSegmentStore, KilledWithoutLogComesBackOlderButConsistent) {
     // states and offsets are gone together; the wear processor sees the older offsets and
     // replays the changelog from there.
     const auto dir = test_support::TempDir("state-killed");
-    const int status = WriteAndDie(dir, false, 60);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ASSERT_EQ(WriteAndDie(dir, false, 60), 0) << test_support::Tail(dir + "/crash_writer.log");
     auto store = OpenRocks(dir, SmallMemtables(false));
     ASSERT_NE(store, nullptr);
     const auto k = ConsistentPoint(*store);
@@ -234,8 +222,7 @@ TEST(RocksSegmentStore, KilledWithoutLogComesBackOlderButConsistent) {
 
 TEST(RocksSegmentStore, KilledWithLogLosesNothing) {
     const auto dir = test_support::TempDir("state-killed-wal");
-    const int status = WriteAndDie(dir, true, 60);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ASSERT_EQ(WriteAndDie(dir, true, 60), 0) << test_support::Tail(dir + "/crash_writer.log");
     auto store = OpenRocks(dir, SmallMemtables(true));
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(ConsistentPoint(*store), 60);
