@@ -169,6 +169,11 @@ await runChecks('live_test', env, async (t) => {
     const before = await page.evaluate(() => ({ snapshots: window.pavewatch.snapshotsReceived, seq: window.pavewatch.lastSeq }));
     const mark = frames.length;
     await page.evaluate(() => window.__pwSockets.at(-1).close(4000, 'test: connection dropped'));
+    // Frames already in flight on the dropped socket still arrive (and the page still reads
+    // "live" until its close event), so wait for the new connection's answer itself first.
+    const deadline = Date.now() + 15_000;
+    const answered = () => frames.slice(mark).some((f) => f.type === 'resumed' || f.type === 'snapshot');
+    while (!answered() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await waitFor(
       page,
       'the page did not come back live',
