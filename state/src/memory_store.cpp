@@ -34,6 +34,15 @@ public:
         }
         return {};
     }
+    tl::expected<void, StoreError> Load(
+        std::int32_t partition,
+        std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+    ) override {
+        for (auto& [segment, bytes] : states) {
+            data_[detail::StateKey(partition, segment)] = std::move(bytes);
+        }
+        return {};
+    }
     tl::expected<void, StoreError> DropPartition(std::int32_t partition) override {
         data_.erase(
             data_.lower_bound(detail::PartitionPrefix(partition)),

@@ -5,11 +5,13 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 namespace pavewatch::state {
@@ -33,6 +35,9 @@ struct RocksSegmentStore::Impl {
     std::shared_ptr<rocksdb::Cache> cache;
     std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
     std::unique_ptr<rocksdb::DB> db;
+    std::string path;
+    rocksdb::Options options;  ///< as opened; Load() writes its table files with them
+    std::uint64_t loads = 0;   ///< names Load()'s table files apart
     rocksdb::WriteOptions write_options;
     rocksdb::ReadOptions read_options;
     std::size_t cache_capacity = 0;
@@ -108,6 +113,8 @@ RocksSegmentStore::Open(const std::string& path, const RocksOptions& options) {
         return tl::unexpected(FromStatus(s, "opening the state store at " + path));
     }
     impl->db.reset(raw);
+    impl->path = path;
+    impl->options = db_options;
     impl->write_options.sync = false;
     impl->write_options.disableWAL = !options.write_ahead_log;
     return std::unique_ptr<RocksSegmentStore>(new RocksSegmentStore(std::move(impl)));
@@ -180,11 +187,71 @@ tl::expected<void, StoreError> RocksSegmentStore::Write(const StoreBatch& batch)
     return {};
 }
 
+tl::expected<void, StoreError> RocksSegmentStore::Load(
+    std::int32_t partition,
+    std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+) {
+    if (states.empty()) {
+        return {};
+    }
+    std::stable_sort(states.begin(), states.end(), [](const auto& a, const auto& b) {
+        return a.first.value() < b.first.value();
+    });
+    // A table file takes strictly ascending keys: of two entries for one segment (the caller's
+    // contract excludes them) the later wins, as in Write().
+    const std::string file = impl_->path + "/load-" + std::to_string(partition) + "-" +
+                             std::to_string(impl_->loads++) + ".sst";
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->options);
+    rocksdb::Status s = writer.Open(file);
+    std::string key = detail::PartitionPrefix(partition);
+    for (std::size_t i = 0; s.ok() && i < states.size(); ++i) {
+        if (i + 1 < states.size() && states[i + 1].first == states[i].first) {
+            continue;
+        }
+        key.resize(detail::kPartitionPrefixBytes);
+        detail::PutBigEndian(key, states[i].first.value(), 8);
+        s = writer.Put(key, states[i].second);
+    }
+    if (s.ok()) {
+        s = writer.Finish();
+    }
+    if (s.ok()) {
+        // Moved (hard-linked) into the database; it lands in the deepest level whose files it
+        // does not overlap, and takes a sequence number above every earlier write.
+        rocksdb::IngestExternalFileOptions ingest;
+        ingest.move_files = true;
+        s = impl_->db->IngestExternalFile({file}, ingest);
+    }
+    std::remove(file.c_str());  // gone already when moved; a failed attempt leaves nothing
+    states.clear();
+    if (!s.ok()) {
+        return tl::unexpected(FromStatus(s, "loading states into the store"));
+    }
+    return {};
+}
+
 tl::expected<void, StoreError> RocksSegmentStore::DropPartition(std::int32_t partition) {
     const std::string begin = detail::PartitionPrefix(partition);
     const std::string end = detail::PartitionPrefix(partition + 1);
     rocksdb::WriteBatch wb;
-    wb.DeleteRange(begin, end);
+    // A range tombstone only where there is something to delete: over an empty range it would
+    // still overlap the states Load() ingests next and keep them out of the deepest level.
+    bool any = false;
+    {
+        rocksdb::ReadOptions options;
+        rocksdb::Slice upper(end);
+        options.iterate_upper_bound = &upper;
+        options.fill_cache = false;
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options));
+        it->Seek(begin);
+        any = it->Valid();
+        if (!it->status().ok()) {
+            return tl::unexpected(FromStatus(it->status(), "dropping a partition"));
+        }
+    }
+    if (any) {
+        wb.DeleteRange(begin, end);
+    }
     wb.Delete(detail::MetaKey(partition));
     const auto s = impl_->db->Write(impl_->write_options, &wb);
     if (!s.ok()) {

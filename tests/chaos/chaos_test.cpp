@@ -51,6 +51,10 @@ protected:
              "6000",
              "--cache-entries",
              "20000",
+             // A small restore buffer: every restore loads each partition in several
+             // overlapping files, and the final states must still be exact.
+             "--restore-buffer-mb",
+             "1",
              "--metrics-port",
              std::to_string(metrics_port)},
             "wear-" + instance

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unistd.h>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,8 +54,14 @@ struct Restore {
     std::int64_t committed_actions = -1;
     std::uint64_t records = 0;
     Clock::time_point started = Clock::now();
-    state::StoreBatch batch;
+    /// The latest state per segment read since the last load into the store: a segment
+    /// written to the changelog several times (once per commit that touched it) is loaded once.
+    std::unordered_map<std::uint64_t, std::string> latest;
+    std::size_t buffered_bytes = 0;  ///< of `latest`, with a per-entry overhead
 };
+
+/// Bytes a buffered restore entry costs beyond its state: the hash node, the key, the string.
+constexpr std::size_t kRestoreEntryOverhead = 64;
 
 /// The wear processor: folds observations into per-segment state with exactly-once semantics.
 /// Lives on the EosLoop's thread.
@@ -352,7 +359,6 @@ private:
         Restore r;
         r.committed_input = committed_input;
         r.committed_actions = committed_actions;
-        r.batch.partition = p;
         if (*meta) {
             r.next = std::max<std::int64_t>(0, (*meta)->changelog_offset);
         } else {
@@ -452,13 +458,18 @@ private:
                 if (!r.record.value.empty()) {
                     const auto segment = pipeline::ParseSegmentKey(r.record.key);
                     if (segment) {
-                        restore.batch.puts.emplace_back(*segment, std::string(r.record.value));
+                        auto [slot, added] = restore.latest.try_emplace(segment->value());
+                        restore.buffered_bytes -= slot->second.size();
+                        restore.buffered_bytes +=
+                            r.record.value.size() + (added ? kRestoreEntryOverhead : 0);
+                        slot->second.assign(r.record.value);
                     }
                 }
                 restore.next = r.record.offset + 1;
                 ++restore.records;
                 ++applied;
-                if (restore.batch.puts.size() >= 4096 && !FlushRestoreBatch(restore)) {
+                const std::size_t share = options_.restore_buffer_bytes / restores_.size();
+                if (restore.buffered_bytes >= share && !LoadRestored(r.record.partition, restore)) {
                     count_applied();
                     return;
                 }
@@ -482,15 +493,24 @@ private:
         restore_remaining_->Set(static_cast<double>(remaining));
     }
 
-    bool FlushRestoreBatch(Restore& restore) {
-        if (restore.batch.puts.empty()) {
+    /// Loads the states buffered for partition p into the store, as one sorted file.
+    bool LoadRestored(std::int32_t p, Restore& restore) {
+        if (restore.latest.empty()) {
             return true;
         }
-        if (auto w = store_.Write(restore.batch); !w) {
-            StoreFailed(w.error());
+        load_scratch_.clear();
+        load_scratch_.reserve(restore.latest.size());
+        for (auto& [segment, bytes] : restore.latest) {
+            load_scratch_.emplace_back(pipeline::SegmentId{segment}, std::move(bytes));
+        }
+        restore.latest = {};  // hand the memory back rather than keep the table
+        restore.buffered_bytes = 0;
+        auto loaded = store_.Load(p, load_scratch_);
+        load_scratch_ = {};
+        if (!loaded) {
+            StoreFailed(loaded.error());
             return false;
         }
-        restore.batch.puts.clear();
         return true;
     }
 
@@ -500,26 +520,25 @@ private:
             return;
         }
         Restore& r = it->second;
-        r.batch.meta =
-            state::PartitionMeta{r.committed_input, r.committed_actions, std::max(r.next, r.end)};
-        if (!FlushRestoreBatch(r)) {
+        const state::PartitionMeta meta{
+            r.committed_input, r.committed_actions, std::max(r.next, r.end)};
+        if (!LoadRestored(p, r)) {
             return;
         }
-        if (r.batch.meta) {
-            state::StoreBatch meta_only;
-            meta_only.partition = p;
-            meta_only.meta = r.batch.meta;
-            if (auto w = store_.Write(meta_only); !w) {
-                StoreFailed(w.error());
-                return;
-            }
+        // The offsets after the states: a process killed in between restores again.
+        state::StoreBatch meta_only;
+        meta_only.partition = p;
+        meta_only.meta = meta;
+        if (auto w = store_.Write(meta_only); !w) {
+            StoreFailed(w.error());
+            return;
         }
         const double seconds = std::chrono::duration<double>(Clock::now() - r.started).count();
         restore_seconds_->Observe(seconds);
         log_.Info(
             "state restored", {{"partition", p}, {"records", r.records}, {"seconds", seconds}}
         );
-        partitions_[p] = *r.batch.meta;
+        partitions_[p] = meta;
         restores_.erase(it);
         restore_assignment_changed_ = true;
         restoring_->Set(static_cast<double>(restores_.size()));
@@ -542,6 +561,7 @@ private:
     std::map<std::int32_t, std::int64_t> delivered_changelog_;
     std::map<std::int32_t, Restore> restores_;
     std::optional<kafka::Consumer> restore_consumer_;
+    std::vector<std::pair<pipeline::SegmentId, std::string>> load_scratch_;
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;
@@ -583,6 +603,7 @@ int Main(int argc, char** argv) {
     long long txn_timeout_ms = o.transaction_timeout.count();
     long long session_ms = o.session_timeout.count();
     std::size_t block_cache_mb = o.rocks.block_cache_bytes >> 20;
+    std::size_t restore_buffer_mb = o.restore_buffer_bytes >> 20;
     std::size_t write_buffer_mb = o.rocks.write_buffer_bytes >> 20;
     po::options_description desc(
         "pavewatch wear: folds observations into per-segment state in RocksDB, exactly once"
@@ -613,12 +634,15 @@ int Main(int argc, char** argv) {
         "write-buffer-mb",
         po::value(&write_buffer_mb)->default_value(write_buffer_mb),
         "RocksDB memtable budget, MiB (charged to the block cache)"
-    )("rocksdb-wal",
-      po::bool_switch(&o.rocks.write_ahead_log),
-      "also write RocksDB's write-ahead log (a killed process then restores nothing)")(
-        "transaction-timeout-ms",
-        po::value(&txn_timeout_ms)->default_value(txn_timeout_ms),
-        "Kafka transaction timeout"
+    )("restore-buffer-mb",
+      po::value(&restore_buffer_mb)->default_value(restore_buffer_mb),
+      "memory for states read from the changelog during restores, MiB")(
+        "rocksdb-wal",
+        po::bool_switch(&o.rocks.write_ahead_log),
+        "also write RocksDB's write-ahead log (a killed process then restores nothing)"
+    )("transaction-timeout-ms",
+      po::value(&txn_timeout_ms)->default_value(txn_timeout_ms),
+      "Kafka transaction timeout"
     )("session-timeout-ms",
       po::value(&session_ms)->default_value(session_ms),
       "consumer group session timeout");
@@ -644,10 +668,15 @@ int Main(int argc, char** argv) {
         std::cerr << "pavewatch wear: --cache-entries must be at least 1000\n";
         return 2;
     }
+    if (restore_buffer_mb < 1 || restore_buffer_mb > (1U << 20)) {
+        std::cerr << "pavewatch wear: --restore-buffer-mb must be within 1..1048576\n";
+        return 2;
+    }
     o.commit_interval = std::chrono::milliseconds(commit_ms);
     o.transaction_timeout = std::chrono::milliseconds(txn_timeout_ms);
     o.session_timeout = std::chrono::milliseconds(session_ms);
     o.rocks.block_cache_bytes = block_cache_mb << 20;
+    o.restore_buffer_bytes = restore_buffer_mb << 20;
     o.rocks.write_buffer_bytes = write_buffer_mb << 20;
     if (o.instance_id.empty()) {
         o.instance_id = HostName();

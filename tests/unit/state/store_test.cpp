@@ -141,6 +141,59 @@ TEST_P(SegmentStoreContract, DropPartitionRemovesOnlyThatPartition) {
     EXPECT_EQ((*kept)->input_offset, 2);
 }
 
+TEST_P(SegmentStoreContract, LoadAddsStatesAndOverridesEarlierWrites) {
+    StoreBatch written;
+    written.partition = 2;
+    written.puts = {{SegmentId{1}, "written-1"}, {SegmentId{9}, "written-9"}};
+    written.meta = PartitionMeta{5, 5, 5};
+    ASSERT_TRUE(store_->Write(written).has_value());
+    // Out of order, one segment already stored, one above 2^32.
+    std::vector<std::pair<SegmentId, std::string>> loaded = {
+        {SegmentId{(1ULL << 40) + 3}, "loaded-big"},
+        {SegmentId{9}, "loaded-9"},
+        {SegmentId{4}, "loaded-4"}};
+    ASSERT_TRUE(store_->Load(2, loaded).has_value());
+    const std::vector<std::pair<std::uint64_t, std::string>> want = {
+        {1, "written-1"}, {4, "loaded-4"}, {9, "loaded-9"}, {(1ULL << 40) + 3, "loaded-big"}};
+    EXPECT_EQ(Scan(2), want);
+    EXPECT_TRUE(Scan(1).empty());
+    EXPECT_TRUE(Scan(3).empty());
+    auto meta = store_->GetMeta(2);  // a load leaves the metadata alone
+    ASSERT_TRUE(meta.has_value() && meta->has_value());
+    EXPECT_EQ(**meta, (PartitionMeta{5, 5, 5}));
+
+    // A later load and a later write each win over what came before.
+    std::vector<std::pair<SegmentId, std::string>> again = {{SegmentId{4}, "reloaded-4"}};
+    ASSERT_TRUE(store_->Load(2, again).has_value());
+    StoreBatch after;
+    after.partition = 2;
+    after.puts = {{SegmentId{9}, "rewritten-9"}};
+    ASSERT_TRUE(store_->Write(after).has_value());
+    auto four = store_->Get(2, SegmentId{4});
+    ASSERT_TRUE(four.has_value() && four->has_value());
+    EXPECT_EQ(**four, "reloaded-4");
+    auto nine = store_->Get(2, SegmentId{9});
+    ASSERT_TRUE(nine.has_value() && nine->has_value());
+    EXPECT_EQ(**nine, "rewritten-9");
+}
+
+TEST_P(SegmentStoreContract, LoadAfterDropRebuildsOnlyThatPartition) {
+    for (std::int32_t p = 0; p < 2; ++p) {
+        StoreBatch batch;
+        batch.partition = p;
+        batch.puts = {{SegmentId{1}, "old"}, {SegmentId{2}, "old"}};
+        ASSERT_TRUE(store_->Write(batch).has_value());
+    }
+    ASSERT_TRUE(store_->DropPartition(1).has_value());
+    std::vector<std::pair<SegmentId, std::string>> loaded = {{SegmentId{2}, "new"}};
+    ASSERT_TRUE(store_->Load(1, loaded).has_value());
+    const std::vector<std::pair<std::uint64_t, std::string>> rebuilt = {{2, "new"}};
+    EXPECT_EQ(Scan(1), rebuilt);  // segment 1 stays dropped
+    EXPECT_EQ(Scan(0).size(), 2U);
+    std::vector<std::pair<SegmentId, std::string>> none;
+    EXPECT_TRUE(store_->Load(1, none).has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     BothStores,
     SegmentStoreContract,
@@ -201,6 +254,40 @@ TEST(RocksSegmentStore, CleanCloseKeepsEveryWrite) {
     auto reopened = OpenRocks(dir, SmallMemtables(false));
     ASSERT_NE(reopened, nullptr);
     EXPECT_EQ(ConsistentPoint(*reopened), 30);
+    reopened.reset();
+    std::filesystem::remove_all(dir);
+}
+
+TEST(RocksSegmentStore, LoadedStatesSurviveAReopenAndLeaveNoFilesBehind) {
+    const auto dir = test_support::TempDir("state-load");
+    {
+        auto store = OpenRocks(dir, SmallMemtables(false));
+        ASSERT_NE(store, nullptr);
+        ASSERT_TRUE(store->DropPartition(0).has_value());
+        for (int chunk = 0; chunk < 3; ++chunk) {
+            std::vector<std::pair<SegmentId, std::string>> states;
+            for (std::uint64_t s = 0; s < 5000; ++s) {
+                // Chunks overlap: the last chunk's value must win for every segment.
+                states.emplace_back(
+                    SegmentId{s * 3 + 1}, std::to_string(chunk) + std::string(200, 'x')
+                );
+            }
+            ASSERT_TRUE(store->Load(0, states).has_value());
+        }
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(dir + "/rocksdb")) {
+        EXPECT_FALSE(entry.path().filename().string().starts_with("load-")) << entry.path();
+    }
+    auto reopened = OpenRocks(dir, SmallMemtables(false));
+    ASSERT_NE(reopened, nullptr);
+    int seen = 0;
+    auto scanned = reopened->ForEach(0, [&](SegmentId id, std::string_view bytes) {
+        EXPECT_EQ(id.value() % 3, 1U);
+        EXPECT_EQ(bytes.substr(0, 1), "2") << "segment " << id.value();
+        ++seen;
+    });
+    EXPECT_TRUE(scanned.has_value());
+    EXPECT_EQ(seen, 5000);
     reopened.reset();
     std::filesystem::remove_all(dir);
 }

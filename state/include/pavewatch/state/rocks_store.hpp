@@ -51,6 +51,10 @@ public:
     Get(std::int32_t partition, pipeline::SegmentId segment) override;
     tl::expected<std::optional<PartitionMeta>, StoreError> GetMeta(std::int32_t partition) override;
     tl::expected<void, StoreError> Write(const StoreBatch& batch) override;
+    tl::expected<void, StoreError> Load(
+        std::int32_t partition,
+        std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+    ) override;
     tl::expected<void, StoreError> DropPartition(std::int32_t partition) override;
     tl::expected<void, StoreError> ForEach(
         std::int32_t partition,

@@ -25,6 +25,10 @@ struct WearOptions {
     /// (about 60 MiB with the current state size).
     std::size_t cache_entries = 200000;
     state::RocksOptions rocks;
+    /// Memory for states read from the changelog during restores, shared by the partitions
+    /// restoring side by side; each partition's share is loaded into the store as one sorted
+    /// file whenever it fills. Default 256 MiB.
+    std::size_t restore_buffer_bytes = 256ULL << 20;
     /// Kafka transaction timeout: how long a crashed instance's open transaction blocks
     /// read_committed readers before the broker aborts it. Default 10 s.
     std::chrono::milliseconds transaction_timeout{10000};
