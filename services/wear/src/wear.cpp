@@ -498,15 +498,14 @@ private:
         if (restore.latest.empty()) {
             return true;
         }
-        load_scratch_.clear();
-        load_scratch_.reserve(restore.latest.size());
+        std::vector<std::pair<pipeline::SegmentId, std::string>> states;
+        states.reserve(restore.latest.size());
         for (auto& [segment, bytes] : restore.latest) {
-            load_scratch_.emplace_back(pipeline::SegmentId{segment}, std::move(bytes));
+            states.emplace_back(pipeline::SegmentId{segment}, std::move(bytes));
         }
         restore.latest = {};  // hand the memory back rather than keep the table
         restore.buffered_bytes = 0;
-        auto loaded = store_.Load(p, load_scratch_);
-        load_scratch_ = {};
+        auto loaded = store_.Load(p, states);
         if (!loaded) {
             StoreFailed(loaded.error());
             return false;
@@ -561,7 +560,6 @@ private:
     std::map<std::int32_t, std::int64_t> delivered_changelog_;
     std::map<std::int32_t, Restore> restores_;
     std::optional<kafka::Consumer> restore_consumer_;
-    std::vector<std::pair<pipeline::SegmentId, std::string>> load_scratch_;
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;
