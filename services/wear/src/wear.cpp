@@ -333,6 +333,7 @@ private:
     /// the changelog (from where the local store stopped, or from the start).
     void StartRestore(std::int32_t p) {
         cache_.Forget(p);
+        WaitForResolvedChangelog(p);
         const TopicPartition input{observations_, p};
         const TopicPartition actions{actions_, p};
         // Committed offsets first, then the changelog's end: a transaction that commits in
@@ -396,6 +397,51 @@ private:
         restoring_->Set(static_cast<double>(restores_.size()));
         if (restores_[p].next >= restores_[p].end) {
             FinishRestore(p);
+        }
+    }
+
+    /// Waits, at most the transaction timeout and 15 s more (the broker looks for timed-out
+    /// transactions every 10 s by default), until no transaction is unresolved
+    /// on partition p's changelog (its last stable offset equals its high watermark). An
+    /// instance killed mid-commit leaves one open until the broker aborts it; until then the
+    /// group's committed offsets and the changelog's readable end may disagree, and a restore
+    /// would pair an older state with newer offsets. Query errors end the wait: the restore
+    /// then goes on as it would without it.
+    void WaitForResolvedChangelog(std::int32_t p) {
+        if (!EnsureRestoreConsumer()) {
+            return;
+        }
+        if (!probe_consumer_) {
+            kafka::ConsumerOptions co;
+            co.read_committed = false;  // its high watermark includes unresolved transactions
+            auto c = kafka::Consumer::Create(
+                options_.kafka.Client("pavewatch-wear-probe-" + options_.instance_id, &log_), co
+            );
+            if (!c) {
+                log_.Warn("cannot create the changelog probe", {{"error", c.error().Describe()}});
+                return;
+            }
+            probe_consumer_.emplace(std::move(*c));
+        }
+        const TopicPartition changelog{changelog_, p};
+        const auto deadline =
+            Clock::now() + options_.transaction_timeout + std::chrono::seconds(15);
+        bool logged = false;
+        while (!common::StopFlag::Requested()) {
+            const auto stable =
+                restore_consumer_->QueryWatermarks(changelog, std::chrono::seconds(5));
+            const auto high = probe_consumer_->QueryWatermarks(changelog, std::chrono::seconds(5));
+            if (!stable || !high || stable->second >= high->second || Clock::now() >= deadline) {
+                return;
+            }
+            if (!logged) {
+                log_.Info(
+                    "waiting for an unresolved transaction on the changelog",
+                    {{"partition", p}, {"stable", stable->second}, {"high", high->second}}
+                );
+                logged = true;
+            }
+            common::StopFlag::WaitFor(std::chrono::milliseconds(200));
         }
     }
 
@@ -560,6 +606,7 @@ private:
     std::map<std::int32_t, std::int64_t> delivered_changelog_;
     std::map<std::int32_t, Restore> restores_;
     std::optional<kafka::Consumer> restore_consumer_;
+    std::optional<kafka::Consumer> probe_consumer_;  ///< reads the changelog's high watermark
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;
