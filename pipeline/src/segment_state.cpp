@@ -2,6 +2,7 @@
 
 #include "pavewatch/pipeline/bytes.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -257,6 +258,45 @@ tl::expected<SegmentState, Error> DecodeState(std::string_view bytes) {
         return tl::unexpected(Error{ErrorCode::kMalformed, "state", "truncated or trailing bytes"});
     }
     return s;
+}
+
+std::string EncodePositions(const InputPositions& positions) {
+    return "observations=" + std::to_string(positions.observations) +
+           ",actions=" + std::to_string(positions.actions);
+}
+
+std::optional<InputPositions> DecodePositions(std::string_view bytes) {
+    const auto field = [&bytes](std::string_view name, char end) -> std::optional<std::int64_t> {
+        if (!bytes.starts_with(name) || bytes.size() <= name.size() || bytes[name.size()] != '=') {
+            return std::nullopt;
+        }
+        bytes.remove_prefix(name.size() + 1);
+        std::int64_t value = 0;
+        const auto r = std::from_chars(bytes.data(), bytes.data() + bytes.size(), value);
+        if (r.ec != std::errc{} || value < -1) {
+            return std::nullopt;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(r.ptr - bytes.data()));
+        if (end != '\0') {
+            if (bytes.empty() || bytes.front() != end) {
+                return std::nullopt;
+            }
+            bytes.remove_prefix(1);
+        }
+        return value;
+    };
+    InputPositions p;
+    const auto observations = field("observations", ',');
+    if (!observations) {
+        return std::nullopt;
+    }
+    const auto actions = field("actions", '\0');
+    if (!actions || !bytes.empty()) {
+        return std::nullopt;
+    }
+    p.observations = *observations;
+    p.actions = *actions;
+    return p;
 }
 
 }  // namespace pavewatch::pipeline

@@ -34,31 +34,32 @@ protected:
         std::cout << "seed " << seed_ << "\n";
     }
 
-    std::unique_ptr<Process> StartWear(const std::string& instance, int metrics_port = 0) {
-        return test_support::StartService(
-            "wear",
-            topics_,
-            dir_,
-            {"--state-dir",
-             dir_ + "/" + instance,
-             "--instance-id",
-             instance + "-" + group_,
-             "--group-id",
-             group_,
-             "--commit-interval-ms",
-             "100",
-             "--session-timeout-ms",
-             "6000",
-             "--cache-entries",
-             "20000",
-             // A small restore buffer: every restore loads each partition in several
-             // overlapping files, and the final states must still be exact.
-             "--restore-buffer-mb",
-             "1",
-             "--metrics-port",
-             std::to_string(metrics_port)},
-            "wear-" + instance
-        );
+    std::unique_ptr<Process> StartWear(
+        const std::string& instance,
+        int metrics_port = 0,
+        const std::vector<std::string>& extra = {}
+    ) {
+        std::vector<std::string> args{
+            "--state-dir",
+            dir_ + "/" + instance,
+            "--instance-id",
+            instance + "-" + group_,
+            "--group-id",
+            group_,
+            "--commit-interval-ms",
+            "100",
+            "--session-timeout-ms",
+            "6000",
+            "--cache-entries",
+            "20000",
+            // A small restore buffer: every restore loads each partition in several
+            // overlapping files, and the final states must still be exact.
+            "--restore-buffer-mb",
+            "1",
+            "--metrics-port",
+            std::to_string(metrics_port)};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return test_support::StartService("wear", topics_, dir_, args, "wear-" + instance);
     }
 
     std::int64_t Progress() {
@@ -96,7 +97,16 @@ protected:
     void ExpectExact(std::uint64_t observations, std::uint64_t segments) {
         const auto reference =
             ReferenceFold(observations, segments, seed_, pipeline::ModelConfig{});
-        const auto actual = ChangelogStates(topics_.topics.changelog);
+        std::map<std::int32_t, pipeline::InputPositions> positions;
+        const auto actual = ChangelogStates(topics_.topics.changelog, &positions);
+        // The changelog knows where the input stands for the states it holds: exactly where
+        // the group's committed offsets are.
+        for (const auto& [p, next] :
+             test_support::CommittedOffsets(group_, topics_.topics.observations)) {
+            if (next >= 0) {
+                EXPECT_EQ(positions[p].observations, next) << "partition " << p;
+            }
+        }
         const auto c = Compare(reference, actual);
         std::cout << "segments " << c.segments << ", byte-identical " << c.identical << "\n";
         EXPECT_EQ(c.missing, 0U) << c.first_difference;
@@ -238,6 +248,45 @@ TEST_F(Chaos, ADeletedStateFolderIsRebuiltFromTheChangelog) {
     EXPECT_NE(log.find(R"("message":"restoring state from the changelog")"), std::string::npos);
     EXPECT_NE(log.find(R"("local":false)"), std::string::npos)
         << "the rebuilt partitions had no local state";
+    ExpectExact(kObservations, kSegments);
+}
+
+// A restore resumes the input where the states it rebuilt stop, as the changelog's positions
+// records say, whatever the group's committed offsets say: committed offsets behind the
+// changelog (a commit that landed after the restore read them) must not make it read input
+// twice, and committed offsets ahead of it (a commit whose transaction markers have not reached
+// the changelog partition yet) must not make it skip input. Both are forced here by moving
+// the group's offsets by hand while no instance runs.
+TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
+    constexpr std::uint64_t kFirst = 100'000;
+    constexpr std::uint64_t kObservations = 150'000;
+    constexpr std::uint64_t kSegments = 2'000;
+    const auto& input = topics_.topics.observations;
+    ProduceLoad(input, 0, kFirst, kSegments, seed_);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kFirst), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    ProduceLoad(input, kFirst, kObservations, kSegments, seed_);
+    auto moved = test_support::CommittedOffsets(group_, input);
+    const auto ends = test_support::EndOffsets(input);
+    ASSERT_GE(moved[0], 100);
+    ASSERT_GE(ends.at(1) - moved[1], 100);
+    moved[0] -= 100;  // committed behind the states, which hold these 100 records already
+    moved[1] += 50;   // committed ahead of the states, which lack these 50 records
+    test_support::CommitOffsets(group_, input, moved);
+    std::filesystem::remove_all(dir_ + "/a");  // every partition restores from the changelog
+
+    // A shorter transaction timeout shortens the wait for a changelog that stays behind.
+    wear = StartWear("a", 0, {"--transaction-timeout-ms", "3000"});
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    const std::string log = test_support::ReadFile(wear->log_path());
+    EXPECT_NE(log.find("the changelog is ahead of the committed offsets"), std::string::npos)
+        << Logs(*wear);
+    EXPECT_NE(log.find("the changelog stayed behind the committed offsets"), std::string::npos)
+        << Logs(*wear);
     ExpectExact(kObservations, kSegments);
 }
 

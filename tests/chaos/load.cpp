@@ -84,9 +84,24 @@ std::map<std::uint64_t, pipeline::SegmentState> ReferenceFold(
     return states;
 }
 
-std::map<std::uint64_t, pipeline::SegmentState> ChangelogStates(const std::string& topic) {
+std::map<std::uint64_t, pipeline::SegmentState> ChangelogStates(
+    const std::string& topic,
+    std::map<std::int32_t, pipeline::InputPositions>* positions
+) {
     std::map<std::uint64_t, pipeline::SegmentState> states;
     for (const auto& r : test_support::ConsumeToEnd(topic, std::chrono::seconds(120))) {
+        if (r.key == pipeline::kPositionsKey) {
+            const auto read = pipeline::DecodePositions(r.value);
+            if (!read) {
+                throw std::runtime_error(
+                    "an unreadable positions record at offset " + std::to_string(r.offset)
+                );
+            }
+            if (positions != nullptr) {
+                (*positions)[r.partition] = *read;
+            }
+            continue;
+        }
         const auto id = pipeline::ParseSegmentKey(r.key);
         auto state = pipeline::DecodeState(r.value);
         if (!id || !state) {

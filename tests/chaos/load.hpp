@@ -32,8 +32,12 @@ std::map<std::uint64_t, pipeline::SegmentState> ReferenceFold(
     const pipeline::ModelConfig& config
 );
 
-/// The last state of every segment in the changelog topic (read_committed).
-std::map<std::uint64_t, pipeline::SegmentState> ChangelogStates(const std::string& topic);
+/// The last state of every segment in the changelog topic (read_committed), and when
+/// `positions` is given, the last input positions record of every partition.
+std::map<std::uint64_t, pipeline::SegmentState> ChangelogStates(
+    const std::string& topic,
+    std::map<std::int32_t, pipeline::InputPositions>* positions = nullptr
+);
 
 struct Comparison {
     std::size_t segments = 0;

@@ -215,6 +215,8 @@ struct EosLoop::Impl final : Transaction {
         }
     }
 
+    const std::map<TopicPartition, std::int64_t>& Positions() const override { return pending; }
+
     // ---- Transactions -----------------------------------------------------------------------
 
     /// The client configuration plus `defaults` for what it does not set itself.
@@ -757,14 +759,13 @@ void EosLoop::Hold(const TopicPartition& partition) {
     }
 }
 
-void EosLoop::Release(const TopicPartition& partition) {
+void EosLoop::Release(const TopicPartition& partition, std::int64_t offset) {
     if (!impl_->held.contains(partition)) {
         return;
     }
-    auto committed = CommittedOffsets({partition});
-    const auto it = committed.find(partition);
-    const std::int64_t offset =
-        it != committed.end() && it->second >= 0 ? it->second : kafka::kOffsetBeginning;
+    if (offset < 0) {
+        offset = kafka::kOffsetBeginning;
+    }
     if (auto s = impl_->consumer->Seek(
             {{partition.topic, partition.partition, offset}}, kTxnCallTimeout
         );

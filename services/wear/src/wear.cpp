@@ -7,6 +7,7 @@
 #include "pavewatch/common/stop.hpp"
 #include "pavewatch/pipeline/condition.hpp"
 #include "pavewatch/pipeline/observation.hpp"
+#include "pavewatch/pipeline/segment_state.hpp"
 #include "pavewatch/state/state_cache.hpp"
 #include "pavewatch/stream/eos_loop.hpp"
 
@@ -48,10 +49,15 @@ const std::map<std::string, std::string> kInputConsumerDefaults{
 
 /// Restoring one partition's state from the changelog.
 struct Restore {
-    std::int64_t next = 0;  ///< next changelog offset to read
-    std::int64_t end = 0;   ///< last stable offset when the restore started
-    std::int64_t committed_input = -1;
-    std::int64_t committed_actions = -1;
+    std::int64_t next = 0;               ///< next changelog offset to read
+    std::int64_t end = 0;                ///< last stable offset when the restore started
+    pipeline::InputPositions committed;  ///< the group's, read when the restore began
+    /// The input positions the states read so far reflect: the local store's when the restore
+    /// goes on from it, then each positions record's; none before the first such record.
+    std::optional<pipeline::InputPositions> positions;
+    /// Since when the restore, at the changelog's end, waits for it to catch up with the
+    /// committed offsets.
+    std::optional<Clock::time_point> behind_since;
     std::uint64_t records = 0;
     Clock::time_point started = Clock::now();
     /// The latest state per segment read since the last load into the store: a segment
@@ -206,6 +212,21 @@ public:
             });
             segments_updated_->Increment(static_cast<double>(dirty));
         }
+        // Then, per partition whose input moved, the positions these states reflect.
+        const auto& moved = txn.Positions();
+        for (const auto& [partition, meta] : partitions_) {
+            const auto input = moved.find({observations_, partition});
+            const auto actions = moved.find({actions_, partition});
+            if (input == moved.end() && actions == moved.end()) {
+                continue;
+            }
+            const pipeline::InputPositions positions{
+                input != moved.end() ? input->second : meta.input_offset,
+                actions != moved.end() ? actions->second : meta.action_offset};
+            txn.Produce(
+                changelog_, pipeline::kPositionsKey, pipeline::EncodePositions(positions), partition
+            );
+        }
     }
 
     void AfterCommit(const std::map<TopicPartition, std::int64_t>& committed) override {
@@ -333,35 +354,33 @@ private:
     /// the changelog (from where the local store stopped, or from the start).
     void StartRestore(std::int32_t p) {
         cache_.Forget(p);
-        WaitForResolvedChangelog(p);
         const TopicPartition input{observations_, p};
         const TopicPartition actions{actions_, p};
-        // Committed offsets first, then the changelog's end: a transaction that commits in
-        // between is then seen by both (see docs/architecture.md, "Restore").
         const auto committed = loop_->CommittedOffsets({input, actions});
-        const std::int64_t committed_input = committed.contains(input) ? committed.at(input) : -1;
-        const std::int64_t committed_actions =
-            committed.contains(actions) ? committed.at(actions) : -1;
+        const pipeline::InputPositions committed_positions{
+            committed.contains(input) ? committed.at(input) : -1,
+            committed.contains(actions) ? committed.at(actions) : -1};
         auto meta = store_.GetMeta(p);
         if (!meta) {
             StoreFailed(meta.error());
             return;
         }
-        if (*meta && (*meta)->input_offset == committed_input &&
-            (*meta)->action_offset == committed_actions &&
-            (committed_input >= 0 || committed_actions >= 0)) {
+        if (*meta && (*meta)->input_offset == committed_positions.observations &&
+            (*meta)->action_offset == committed_positions.actions &&
+            (committed_positions.observations >= 0 || committed_positions.actions >= 0)) {
             log_.Info(
-                "local state is exact; no restore", {{"partition", p}, {"offset", committed_input}}
+                "local state is exact; no restore",
+                {{"partition", p}, {"offset", committed_positions.observations}}
             );
             partitions_[p] = **meta;
-            Activate(p);
+            Activate(p, committed_positions);
             return;
         }
         Restore r;
-        r.committed_input = committed_input;
-        r.committed_actions = committed_actions;
+        r.committed = committed_positions;
         if (*meta) {
             r.next = std::max<std::int64_t>(0, (*meta)->changelog_offset);
+            r.positions = pipeline::InputPositions{(*meta)->input_offset, (*meta)->action_offset};
         } else {
             if (auto dropped = store_.DropPartition(p); !dropped) {
                 StoreFailed(dropped.error());
@@ -396,53 +415,85 @@ private:
         restore_assignment_changed_ = true;
         restoring_->Set(static_cast<double>(restores_.size()));
         if (restores_[p].next >= restores_[p].end) {
-            FinishRestore(p);
+            Settle(p);
         }
     }
 
-    /// Waits, at most the transaction timeout and 15 s more (the broker looks for timed-out
-    /// transactions every 10 s by default), until no transaction is unresolved
-    /// on partition p's changelog (its last stable offset equals its high watermark). An
-    /// instance killed mid-commit leaves one open until the broker aborts it; until then the
-    /// group's committed offsets and the changelog's readable end may disagree, and a restore
-    /// would pair an older state with newer offsets. Query errors end the wait: the restore
-    /// then goes on as it would without it.
-    void WaitForResolvedChangelog(std::int32_t p) {
-        if (!EnsureRestoreConsumer()) {
+    /// At the changelog's end (as far as read): finishes partition p's restore when the states
+    /// read reflect the group's committed offsets, or offsets past them (the previous owner
+    /// committed once more after they were read: its states are in, so its input must not be
+    /// read twice). Behind them (a commit's markers not yet on the changelog partition), it
+    /// waits for the changelog to catch up, at most the transaction timeout and 15 s more;
+    /// then it resumes where the states stop, so that the state stays exact.
+    void Settle(std::int32_t p) {
+        const auto it = restores_.find(p);
+        if (it == restores_.end()) {
             return;
         }
-        if (!probe_consumer_) {
-            kafka::ConsumerOptions co;
-            co.read_committed = false;  // its high watermark includes unresolved transactions
-            auto c = kafka::Consumer::Create(
-                options_.kafka.Client("pavewatch-wear-probe-" + options_.instance_id, &log_), co
-            );
-            if (!c) {
-                log_.Warn("cannot create the changelog probe", {{"error", c.error().Describe()}});
+        Restore& r = it->second;
+        const pipeline::InputPositions& committed = r.committed;
+        if (r.positions) {
+            const pipeline::InputPositions& read = *r.positions;
+            if (read == committed) {
+                FinishRestore(p, read);
                 return;
             }
-            probe_consumer_.emplace(std::move(*c));
-        }
-        const TopicPartition changelog{changelog_, p};
-        const auto deadline =
-            Clock::now() + options_.transaction_timeout + std::chrono::seconds(15);
-        bool logged = false;
-        while (!common::StopFlag::Requested()) {
-            const auto stable =
-                restore_consumer_->QueryWatermarks(changelog, std::chrono::seconds(5));
-            const auto high = probe_consumer_->QueryWatermarks(changelog, std::chrono::seconds(5));
-            if (!stable || !high || stable->second >= high->second || Clock::now() >= deadline) {
-                return;
-            }
-            if (!logged) {
-                log_.Info(
-                    "waiting for an unresolved transaction on the changelog",
-                    {{"partition", p}, {"stable", stable->second}, {"high", high->second}}
+            if (read.observations >= committed.observations && read.actions >= committed.actions) {
+                LogPositions(
+                    common::LogLevel::kInfo,
+                    "the changelog is ahead of the committed offsets; resuming where its states "
+                    "stop",
+                    p
                 );
-                logged = true;
+                FinishRestore(p, read);
+                return;
             }
-            common::StopFlag::WaitFor(std::chrono::milliseconds(200));
+        } else if (committed.observations < 0 && committed.actions < 0) {
+            FinishRestore(p, committed);  // nothing read, nothing committed: a new partition
+            return;
         }
+        const auto now = Clock::now();
+        if (!r.behind_since) {
+            r.behind_since = now;
+            LogPositions(
+                common::LogLevel::kInfo,
+                "the changelog is behind the committed offsets; waiting for it",
+                p
+            );
+            return;
+        }
+        if (now - *r.behind_since < options_.transaction_timeout + std::chrono::seconds(15)) {
+            return;
+        }
+        if (r.positions) {
+            LogPositions(
+                common::LogLevel::kWarn,
+                "the changelog stayed behind the committed offsets; resuming where its states stop",
+                p
+            );
+            FinishRestore(p, *r.positions);
+        } else {
+            LogPositions(
+                common::LogLevel::kWarn,
+                "the changelog holds no input positions (written by an older version?); resuming "
+                "from the committed offsets",
+                p
+            );
+            FinishRestore(p, committed);
+        }
+    }
+
+    void LogPositions(common::LogLevel level, std::string_view message, std::int32_t p) {
+        const Restore& r = restores_.at(p);
+        log_.Log(
+            level,
+            message,
+            {{"partition", p},
+             {"changelog_observations", r.positions ? r.positions->observations : -1},
+             {"changelog_actions", r.positions ? r.positions->actions : -1},
+             {"committed_observations", r.committed.observations},
+             {"committed_actions", r.committed.actions}}
+        );
     }
 
     bool EnsureRestoreConsumer() {
@@ -501,7 +552,16 @@ private:
             }
             Restore& restore = it->second;
             if (r.status == kafka::PollStatus::kRecord) {
-                if (!r.record.value.empty()) {
+                if (r.record.key == pipeline::kPositionsKey) {
+                    if (auto positions = pipeline::DecodePositions(r.record.value)) {
+                        restore.positions = *positions;
+                    } else {
+                        log_.Warn(
+                            "an unreadable positions record in the changelog; skipped",
+                            {{"partition", r.record.partition}, {"offset", r.record.offset}}
+                        );
+                    }
+                } else if (!r.record.value.empty()) {
                     const auto segment = pipeline::ParseSegmentKey(r.record.key);
                     if (segment) {
                         auto [slot, added] = restore.latest.try_emplace(segment->value());
@@ -521,20 +581,27 @@ private:
                 }
                 if (restore.next >= restore.end) {
                     count_applied();
-                    FinishRestore(r.record.partition);
+                    Settle(r.record.partition);
                 }
             } else if (r.status == kafka::PollStatus::kPartitionEof) {
                 // End of the committed log: control records (transaction markers) take offsets
                 // but are never delivered, so the end can be reached without a record at it.
                 count_applied();
-                FinishRestore(r.record.partition);
+                Settle(r.record.partition);
             } else if (r.status == kafka::PollStatus::kError) {
                 log_.Warn("restore consumer error", {{"error", r.error.Describe()}});
             }
         }
         count_applied();
+        std::vector<std::int32_t> behind;
         for (const auto& [p, r] : restores_) {
             remaining += std::max<std::int64_t>(0, r.end - r.next);
+            if (r.behind_since) {
+                behind.push_back(p);
+            }
+        }
+        for (const std::int32_t p : behind) {
+            Settle(p);  // finishes those whose wait is over
         }
         restore_remaining_->Set(static_cast<double>(remaining));
     }
@@ -559,14 +626,17 @@ private:
         return true;
     }
 
-    void FinishRestore(std::int32_t p) {
+    /// Stores partition p's restored states with the input positions they reflect, then
+    /// resumes its input from there. `positions` is taken by value: callers pass the restore's
+    /// own, and the restore ends here.
+    void FinishRestore(std::int32_t p, pipeline::InputPositions positions) {
         auto it = restores_.find(p);
         if (it == restores_.end()) {
             return;
         }
         Restore& r = it->second;
         const state::PartitionMeta meta{
-            r.committed_input, r.committed_actions, std::max(r.next, r.end)};
+            positions.observations, positions.actions, std::max(r.next, r.end)};
         if (!LoadRestored(p, r)) {
             return;
         }
@@ -587,12 +657,12 @@ private:
         restores_.erase(it);
         restore_assignment_changed_ = true;
         restoring_->Set(static_cast<double>(restores_.size()));
-        Activate(p);
+        Activate(p, positions);
     }
 
-    void Activate(std::int32_t p) {
-        loop_->Release({observations_, p});
-        loop_->Release({actions_, p});
+    void Activate(std::int32_t p, const pipeline::InputPositions& positions) {
+        loop_->Release({observations_, p}, positions.observations);
+        loop_->Release({actions_, p}, positions.actions);
     }
 
     const WearOptions& options_;
@@ -606,7 +676,6 @@ private:
     std::map<std::int32_t, std::int64_t> delivered_changelog_;
     std::map<std::int32_t, Restore> restores_;
     std::optional<kafka::Consumer> restore_consumer_;
-    std::optional<kafka::Consumer> probe_consumer_;  ///< reads the changelog's high watermark
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;

@@ -5,6 +5,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace pavewatch::test_support {
 namespace {
@@ -236,6 +237,49 @@ CommittedOffsets(const std::string& group, const std::string& topic) {
         }
     }
     return out;
+}
+
+void CommitOffsets(
+    const std::string& group,
+    const std::string& topic,
+    const std::map<std::int32_t, std::int64_t>& offsets,
+    std::chrono::milliseconds timeout
+) {
+    kafka::ConsumerOptions options;
+    options.group_id = group;  // never subscribes: commits as an outside tool does
+    auto consumer = kafka::Consumer::Create(Client("test-commit-" + UniqueSuffix()), options);
+    if (!consumer) {
+        throw std::runtime_error(consumer.error().Describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> list;
+    for (const auto& [p, next] : offsets) {
+        list.push_back({topic, p, next});
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto done = consumer->Commit(list);
+        if (done) {
+            // Read back: a refused partition need not fail the call as a whole.
+            const auto now_committed = CommittedOffsets(group, topic);
+            bool all = true;
+            for (const auto& [p, next] : offsets) {
+                const auto it = now_committed.find(p);
+                all = all && it != now_committed.end() && it->second == next;
+            }
+            if (all) {
+                return;
+            }
+        }
+        // A group with members (a stopped static member stays one until its session times
+        // out) refuses commits from outside it.
+        if (std::chrono::steady_clock::now() >= deadline) {
+            throw std::runtime_error(
+                "committing offsets for " + group + ": " +
+                (done ? std::string("not taken") : done.error().Describe())
+            );
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
 }
 
 std::int64_t CommittedTotal(const std::string& group, const std::string& topic) {

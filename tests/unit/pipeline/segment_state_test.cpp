@@ -236,4 +236,28 @@ TEST(HazardId, RoundTrips) {
 }
 
 }  // namespace
+TEST(InputPositions, RoundTripAndRefuseAnythingElse) {
+    for (const InputPositions p :
+         {InputPositions{}, InputPositions{0, -1}, InputPositions{1234567890123, 42}}) {
+        const auto back = DecodePositions(EncodePositions(p));
+        ASSERT_TRUE(back) << EncodePositions(p);
+        EXPECT_EQ(*back, p);
+    }
+    EXPECT_EQ(EncodePositions({1200, -1}), "observations=1200,actions=-1");
+    for (const std::string_view bad :
+         {"",
+          "observations=1",
+          "observations=1,actions=",
+          "observations=1,actions=2,",
+          "observations=-2,actions=0",
+          "actions=1,observations=2",
+          "observations=x,actions=1",
+          "observations=1;actions=2",
+          "observations=1,actions=2 "}) {
+        EXPECT_FALSE(DecodePositions(bad)) << bad;
+    }
+    // The key can never be taken for a segment's.
+    EXPECT_FALSE(ParseSegmentKey(kPositionsKey));
+}
+
 }  // namespace pavewatch::pipeline

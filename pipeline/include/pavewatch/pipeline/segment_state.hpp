@@ -73,4 +73,21 @@ void EncodeState(const SegmentState& state, std::string& out);
 std::string EncodeState(const SegmentState& state);
 tl::expected<SegmentState, Error> DecodeState(std::string_view bytes);
 
+/// The input positions that a partition's states reflect: the next offsets to read of the
+/// observations and hazard-action partitions (-1 where nothing was ever read). Besides the
+/// states, the changelog holds one such record per partition (key kPositionsKey), written in
+/// the same transaction as the states and the consumed offsets, so a restore knows exactly
+/// where the input resumes for the state it rebuilt.
+struct InputPositions {
+    std::int64_t observations = -1;
+    std::int64_t actions = -1;
+    bool operator==(const InputPositions&) const = default;
+};
+/// Key of the positions record in the changelog; never a segment key (those are numbers).
+inline constexpr std::string_view kPositionsKey = "positions";
+/// Text form, e.g. `observations=1200,actions=-1`.
+std::string EncodePositions(const InputPositions& positions);
+/// Nullopt unless `bytes` is exactly what EncodePositions writes.
+std::optional<InputPositions> DecodePositions(std::string_view bytes);
+
 }  // namespace pavewatch::pipeline

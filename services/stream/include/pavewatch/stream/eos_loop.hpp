@@ -45,6 +45,9 @@ public:
         std::string_view reason,
         std::string_view detail
     ) = 0;
+    /// The input positions (next offsets to read) this transaction commits, for the
+    /// partitions it has consumed from so far.
+    virtual const std::map<TopicPartition, std::int64_t>& Positions() const = 0;
 };
 
 /// The processing a loop runs. All hooks run on the loop's thread.
@@ -137,8 +140,9 @@ public:
 
     /// Stops consuming a partition (paused) until Release(); used while its state restores.
     void Hold(const TopicPartition& partition);
-    /// Resumes a held partition from its committed offset.
-    void Release(const TopicPartition& partition);
+    /// Resumes a held partition from `offset` (the position its restored state reflects; the
+    /// beginning when negative).
+    void Release(const TopicPartition& partition, std::int64_t offset);
     bool Held(const TopicPartition& partition) const;
 
     /// Committed offsets of the group for these partitions (-1 when none).

@@ -58,6 +58,16 @@ std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic);
 std::map<std::int32_t, std::int64_t>
 CommittedOffsets(const std::string& group, const std::string& topic);
 
+/// Commits `offsets` (partition to next offset) for consumer group `group` on `topic`, as an
+/// operator resetting offsets would; retries while the group still has members (up to
+/// `timeout`). Throws when it cannot.
+void CommitOffsets(
+    const std::string& group,
+    const std::string& topic,
+    const std::map<std::int32_t, std::int64_t>& offsets,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60)
+);
+
 /// Sum over partitions of max(0, committed) (progress of a group on a topic).
 std::int64_t CommittedTotal(const std::string& group, const std::string& topic);
 
