@@ -121,10 +121,15 @@ protected:
     static std::unique_ptr<WsClient> Subscribed(
         const std::string& token,
         json::object& snapshot,
-        const std::string& subscribe = R"({"type":"subscribe"})"
+        const std::string& subscribe = R"({"type":"subscribe"})",
+        int receive_buffer_bytes = 0
     ) {
         auto c = std::make_unique<WsClient>(
-            port_, "/api/v1/feed", std::vector<std::string>{"pavewatch.v1", "bearer." + token}
+            port_,
+            "/api/v1/feed",
+            std::vector<std::string>{"pavewatch.v1", "bearer." + token},
+            10s,
+            receive_buffer_bytes
         );
         EXPECT_TRUE(c->connected()) << c->error();
         const auto hello = c->Read(5s);
@@ -439,10 +444,15 @@ TEST_F(GatewayTest, ASlowConsumerIsCoalescedThenClosedAboveTheHardLimit) {
     const double closed_before = MetricValue(HttpGet(port_, "/metrics").body, closed_slow);
     ASSERT_GE(closed_before, 0.0) << "no " << closed_slow << " on /metrics";
     json::object snapshot;
-    auto slow =
-        Subscribed(kAgencyToken, snapshot, R"({"type":"subscribe","kinds":["conditions"]})");
-    // About 12 MB of updates while the client reads nothing: more than the socket buffers and
-    // the 256 KiB queue limit this gateway runs with.
+    // A small receive buffer: with the kernel's autotuning the two ends of a loopback
+    // connection can take in megabytes that the client never reads (in one run here, 16,961
+    // of the 18,000 updates below, and the gateway's queue never filled).
+    auto slow = Subscribed(
+        kAgencyToken, snapshot, R"({"type":"subscribe","kinds":["conditions"]})", 64 * 1024
+    );
+    // About 12 MB of updates while the client reads nothing: more than the socket buffers (the
+    // gateway's send buffer grows to 4 MiB at most with Debian's defaults) and the 256 KiB
+    // queue limit this gateway runs with.
     for (int round = 0; round < 6; ++round) {
         std::vector<std::pair<std::string, std::string>> records;
         for (std::size_t i = 0; i < 3000; ++i) {

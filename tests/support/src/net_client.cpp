@@ -120,12 +120,18 @@ WsClient::WsClient(
     int port,
     const std::string& target,
     const std::vector<std::string>& protocols,
-    std::chrono::milliseconds timeout
+    std::chrono::milliseconds timeout,
+    int receive_buffer_bytes
 )
     : impl_(std::make_unique<Impl>()) {
     try {
         auto& stream = beast::get_lowest_layer(impl_->ws);
         stream.expires_after(timeout);
+        if (receive_buffer_bytes > 0) {
+            stream.socket().open(tcp::v4());  // the option must be set before connecting
+            stream.socket().set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes)
+            );
+        }
         stream.connect(
             tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port))
         );

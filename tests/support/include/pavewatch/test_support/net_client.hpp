@@ -45,11 +45,14 @@ class WsClient {
 public:
     /// Connects and upgrades; `protocols` go in Sec-WebSocket-Protocol. On failure `error()`
     /// says why and, for a refused upgrade, `handshake_status()` holds the HTTP status.
+    /// `receive_buffer_bytes` > 0 fixes the socket's SO_RCVBUF (no kernel autotuning), for a
+    /// client that plays a slow reader: the kernel then holds little of what it does not read.
     WsClient(
         int port,
         const std::string& target,
         const std::vector<std::string>& protocols = {},
-        std::chrono::milliseconds timeout = std::chrono::seconds(10)
+        std::chrono::milliseconds timeout = std::chrono::seconds(10),
+        int receive_buffer_bytes = 0
     );
     ~WsClient();
     WsClient(const WsClient&) = delete;
