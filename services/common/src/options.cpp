@@ -39,8 +39,14 @@ kafka::ClientConfig KafkaOptions::Client(const std::string& client_id, Logger* l
 }
 
 std::vector<kafka::TopicSpec> KafkaOptions::TopicSpecs() const {
+    // Compacted topics roll a segment every 10 minutes or 64 MiB, whichever comes first: the
+    // log cleaner compacts only rolled segments, so this bounds the uncompacted tail that a
+    // restore (the changelog) or a gateway's start (conditions) reads through.
     const std::map<std::string, std::string> compact{
-        {"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "0"}, {"segment.ms", "600000"}};
+        {"cleanup.policy", "compact"},
+        {"min.compaction.lag.ms", "0"},
+        {"segment.ms", "600000"},
+        {"segment.bytes", "67108864"}};
     const std::map<std::string, std::string> retained{{"retention.ms", "604800000"}};  // 7 days
     return {
         {topics.raw_vehicle, partitions, replication_factor, retained},
