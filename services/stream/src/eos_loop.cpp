@@ -46,6 +46,9 @@ struct EosLoop::Impl final : Transaction {
     bool fatal = false;
     std::map<TopicPartition, std::int64_t> pending;  // next offsets consumed since the last commit
     std::set<TopicPartition> held;
+    /// Partitions released at an offset the group has not committed yet (a restored state's
+    /// position): a rewind goes there, not to the group's offset, until a commit carries it.
+    std::map<TopicPartition, std::int64_t> resume_from;
     /// The input partition of the last record, with what the loop needs of it per record, so
     /// that a run of records from one partition (the consumer hands over whole fetched
     /// batches) costs no string, map or set operation. Forgotten (ForgetHot) whenever
@@ -342,6 +345,13 @@ struct EosLoop::Impl final : Transaction {
             auto committed_offsets = consumer->Committed(active, kTxnCallTimeout);
             if (committed_offsets) {
                 for (auto& o : *committed_offsets) {
+                    if (const auto it = resume_from.find({o.topic, o.partition});
+                        it != resume_from.end()) {
+                        o.offset = it->second;
+                        if (it->second >= 0) {
+                            pending[it->first] = it->second;  // the next commit carries it
+                        }
+                    }
                     if (o.offset < 0) {
                         o.offset = kafka::kOffsetBeginning;
                     }
@@ -439,6 +449,9 @@ struct EosLoop::Impl final : Transaction {
         in_txn = false;
         std::map<TopicPartition, std::int64_t> done;
         done.swap(pending);
+        for (const auto& [tp, next] : done) {
+            resume_from.erase(tp);
+        }
         ForgetHot();
         records_in_txn = 0;
         committed->Increment();
@@ -488,6 +501,7 @@ struct EosLoop::Impl final : Transaction {
         for (const auto& tp : partitions) {
             held.erase(tp);
             pending.erase(tp);
+            resume_from.erase(tp);
             lag_family->Remove(
                 &lag_family->Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
             );
@@ -639,6 +653,7 @@ struct EosLoop::Impl final : Transaction {
             processor.OnRevoked(assigned_now);
         }
         held.clear();
+        resume_from.clear();
         consumer.reset();  // closes it (revoking through OnRevoked as lost)
         replacing_consumer = false;
         common::StopFlag::WaitFor(milliseconds(1000));
@@ -779,6 +794,12 @@ void EosLoop::Release(const TopicPartition& partition, std::int64_t offset) {
     }
     (void)impl_->consumer->Resume({partition});
     impl_->held.erase(partition);
+    // Until a commit carries it, the group's offset may differ from this one: the next commit
+    // sends it (even with nothing read from the partition), and a rewind comes back to it.
+    impl_->resume_from[partition] = offset;
+    if (offset >= 0) {
+        impl_->pending[partition] = offset;
+    }
     impl_->ForgetHot();
 }
 
