@@ -443,11 +443,13 @@ tl::expected<void, KafkaError> Producer::ProduceWaiting(
     std::string_view topic,
     std::string_view key,
     std::string_view value,
-    std::chrono::milliseconds wait
+    std::chrono::milliseconds wait,
+    std::chrono::milliseconds give_up_after
 ) {
+    const auto deadline = std::chrono::steady_clock::now() + give_up_after;
     for (;;) {
         auto r = Produce(topic, key, value);
-        if (r || !r.error().retriable) {
+        if (r || !r.error().retriable || std::chrono::steady_clock::now() >= deadline) {
             return r;
         }
         Poll(wait);

@@ -282,13 +282,22 @@ int Main(int argc, char** argv) {
         }
         batch.clear();
         city.Advance(start_ms + static_cast<std::int64_t>(wall_s * speedup * 1000.0), batch);
-        for (const auto& m : batch) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const auto& m = batch[i];
             const std::string& topic =
                 m.vehicle ? kafka.topics.raw_vehicle : kafka.topics.raw_embedded;
-            if (auto r =
-                    producer->ProduceWaiting(topic, m.key, m.json, std::chrono::milliseconds(50));
+            // At most 2 s per message on a full queue (the broker away): then the rest of this
+            // step's messages are dropped, and the loop looks at the stop flag again.
+            if (auto r = producer->ProduceWaiting(
+                    topic, m.key, m.json, std::chrono::milliseconds(50), std::chrono::seconds(2)
+                );
                 !r) {
-                log.Warn("produce failed", {{"error", r.error().Describe()}});
+                log.Warn(
+                    "produce failed; dropping the rest of this step's messages",
+                    {{"error", r.error().Describe()},
+                     {"dropped", static_cast<std::int64_t>(batch.size() - i)}}
+                );
+                break;
             }
             (m.vehicle ? vehicle_count : embedded_count).Increment();
         }

@@ -139,13 +139,16 @@ public:
         std::int32_t partition = -1
     );
     /// Produce(), but while the local queue is full it serves delivery reports (Poll, `wait`
-    /// at a time) and tries again: returns once the record is queued or fails otherwise. For
-    /// loaders that may outrun the broker; not for paths that must not block.
+    /// at a time) and tries again: returns once the record is queued, fails otherwise, or
+    /// returns the queue-full error once the queue has stayed full for `give_up_after` (a
+    /// broker gone for good). For loaders that may outrun the broker; not for paths that must
+    /// not block.
     tl::expected<void, KafkaError> ProduceWaiting(
         std::string_view topic,
         std::string_view key,
         std::string_view value,
-        std::chrono::milliseconds wait = std::chrono::milliseconds(20)
+        std::chrono::milliseconds wait = std::chrono::milliseconds(20),
+        std::chrono::milliseconds give_up_after = std::chrono::seconds(120)
     );
     /// Serves delivery reports; returns how many were served.
     int Poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
