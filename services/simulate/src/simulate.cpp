@@ -232,7 +232,7 @@ int Main(int argc, char** argv) {
     }
     auto& produced = prometheus::BuildCounter()
                          .Name("pavewatch_simulate_messages_total")
-                         .Help("Raw messages produced, by source (vehicle, embedded)")
+                         .Help("Raw messages queued to Kafka, by source (vehicle, embedded)")
                          .Register(*registry);
     auto& vehicle_count = produced.Add({{"source", "vehicle"}});
     auto& embedded_count = produced.Add({{"source", "embedded"}});
