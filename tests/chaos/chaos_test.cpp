@@ -290,6 +290,46 @@ TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
     ExpectExact(kObservations, kSegments);
 }
 
+// A partition released at a restored position that the group has not committed yet must come
+// back to that position when a transaction aborts, not to the group's older offset. Here the
+// group's offset is moved back by hand and no input arrives after the restore, so nothing is
+// committed; then the instance's transactional id is fenced (as a second instance with the same
+// id would), and new input makes it fail, recreate its producer and rewind.
+TEST_F(Chaos, AnAbortRightAfterARestoreRewindsToTheRestoredPosition) {
+    constexpr std::uint64_t kFirst = 100'000;
+    constexpr std::uint64_t kObservations = 120'000;
+    constexpr std::uint64_t kSegments = 2'000;
+    const auto& input = topics_.topics.observations;
+    ProduceLoad(input, 0, kFirst, kSegments, seed_);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kFirst), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    auto moved = test_support::CommittedOffsets(group_, input);
+    ASSERT_GE(moved[0], 100);
+    moved[0] -= 100;  // committed behind the states, which hold these 100 records already
+    test_support::CommitOffsets(group_, input, moved);
+    std::filesystem::remove_all(dir_ + "/a");
+
+    const int port = test_support::FreePort();
+    wear = StartWear("a", port);
+    ASSERT_TRUE(test_support::Eventually(
+        [&] { return test_support::HttpGet(port, "/readyz").status == 200; }, 60s
+    )) << Logs(*wear);
+    EXPECT_EQ(test_support::CommittedOffsets(group_, input)[0], moved[0])
+        << "nothing is committed before the fence: no input arrived";
+    test_support::FenceTransactionalId("pavewatch-wear-a-" + group_);
+    ProduceLoad(input, kFirst, kObservations, kSegments, seed_);
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    const std::string log = test_support::ReadFile(wear->log_path());
+    EXPECT_NE(log.find("the changelog is ahead of the committed offsets"), std::string::npos);
+    EXPECT_NE(log.find("transactional producer failed fatally"), std::string::npos)
+        << "the fence was not hit" << Logs(*wear);
+    ExpectExact(kObservations, kSegments);
+}
+
 TEST_F(Chaos, ProcessingResumesByItselfAfterTheBrokerRestarts) {
     const char* name = std::getenv("PAVEWATCH_KAFKA_NAME");  // NOLINT(concurrency-mt-unsafe)
     ASSERT_NE(

@@ -282,6 +282,18 @@ void CommitOffsets(
     }
 }
 
+void FenceTransactionalId(const std::string& transactional_id) {
+    kafka::ProducerOptions options;
+    options.transactional_id = transactional_id;
+    auto producer = kafka::Producer::Create(Client("test-fence-" + UniqueSuffix()), options);
+    if (!producer) {
+        throw std::runtime_error(producer.error().Describe());
+    }
+    if (auto r = producer->InitTransactions(std::chrono::seconds(60)); !r) {
+        throw std::runtime_error("fencing " + transactional_id + ": " + r.error().Describe());
+    }
+}
+
 std::int64_t CommittedTotal(const std::string& group, const std::string& topic) {
     std::int64_t total = 0;
     for (const auto& [p, offset] : CommittedOffsets(group, topic)) {

@@ -68,6 +68,10 @@ void CommitOffsets(
     std::chrono::milliseconds timeout = std::chrono::seconds(60)
 );
 
+/// Fences the producers of `transactional_id`, as a new instance with the same id does: their
+/// next transactional call fails fatally. Throws when it cannot.
+void FenceTransactionalId(const std::string& transactional_id);
+
 /// Sum over partitions of max(0, committed) (progress of a group on a topic).
 std::int64_t CommittedTotal(const std::string& group, const std::string& topic);
 
