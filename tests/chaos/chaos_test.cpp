@@ -118,6 +118,23 @@ protected:
             << c.first_unidentical;
     }
 
+    /// Runs instance "a" over observations [0, first) and stops it; fails the test when it
+    /// does not get through them.
+    void RunToTheEndAndStop(std::uint64_t first, std::uint64_t segments) {
+        ProduceLoad(topics_.topics.observations, 0, first, segments, seed_);
+        auto wear = StartWear("a");
+        ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(first), 120s, wear.get()))
+            << Logs(*wear);
+        EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    }
+
+    /// Moves the group's committed input offsets by hand (as an operator's reset would) and
+    /// deletes instance "a"'s state, so that its next start restores from the changelog.
+    void MoveOffsetsAndDropState(const std::map<std::int32_t, std::int64_t>& moved) {
+        test_support::CommitOffsets(group_, topics_.topics.observations, moved);
+        std::filesystem::remove_all(dir_ + "/a");
+    }
+
     std::string Logs(const Process& p) {
         return "\n" + p.log_path() + ":\n" + test_support::Tail(p.log_path(), 40);
     }
@@ -262,11 +279,7 @@ TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
     constexpr std::uint64_t kObservations = 150'000;
     constexpr std::uint64_t kSegments = 2'000;
     const auto& input = topics_.topics.observations;
-    ProduceLoad(input, 0, kFirst, kSegments, seed_);
-    auto wear = StartWear("a");
-    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kFirst), 120s, wear.get()))
-        << Logs(*wear);
-    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    ASSERT_NO_FATAL_FAILURE(RunToTheEndAndStop(kFirst, kSegments));
     ProduceLoad(input, kFirst, kObservations, kSegments, seed_);
     auto moved = test_support::CommittedOffsets(group_, input);
     const auto ends = test_support::EndOffsets(input);
@@ -274,11 +287,10 @@ TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
     ASSERT_GE(ends.at(1) - moved[1], 100);
     moved[0] -= 100;  // committed behind the states, which hold these 100 records already
     moved[1] += 50;   // committed ahead of the states, which lack these 50 records
-    test_support::CommitOffsets(group_, input, moved);
-    std::filesystem::remove_all(dir_ + "/a");  // every partition restores from the changelog
+    MoveOffsetsAndDropState(moved);
 
     // A shorter transaction timeout shortens the wait for a changelog that stays behind.
-    wear = StartWear("a", 0, {"--transaction-timeout-ms", "3000"});
+    auto wear = StartWear("a", 0, {"--transaction-timeout-ms", "3000"});
     ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
         << Logs(*wear);
     EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
@@ -300,19 +312,14 @@ TEST_F(Chaos, AnAbortRightAfterARestoreRewindsToTheRestoredPosition) {
     constexpr std::uint64_t kObservations = 120'000;
     constexpr std::uint64_t kSegments = 2'000;
     const auto& input = topics_.topics.observations;
-    ProduceLoad(input, 0, kFirst, kSegments, seed_);
-    auto wear = StartWear("a");
-    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kFirst), 120s, wear.get()))
-        << Logs(*wear);
-    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    ASSERT_NO_FATAL_FAILURE(RunToTheEndAndStop(kFirst, kSegments));
     auto moved = test_support::CommittedOffsets(group_, input);
     ASSERT_GE(moved[0], 100);
     moved[0] -= 100;  // committed behind the states, which hold these 100 records already
-    test_support::CommitOffsets(group_, input, moved);
-    std::filesystem::remove_all(dir_ + "/a");
+    MoveOffsetsAndDropState(moved);
 
     const int port = test_support::FreePort();
-    wear = StartWear("a", port);
+    auto wear = StartWear("a", port);
     ASSERT_TRUE(test_support::Eventually(
         [&] { return test_support::HttpGet(port, "/readyz").status == 200; }, 60s
     )) << Logs(*wear);
