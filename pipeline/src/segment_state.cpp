@@ -265,38 +265,35 @@ std::string EncodePositions(const InputPositions& positions) {
            ",actions=" + std::to_string(positions.actions);
 }
 
+namespace {
+
+/// The value of `text` when it is exactly `name=<integer >= -1>`.
+std::optional<std::int64_t> PositionField(std::string_view text, std::string_view name) {
+    if (!text.starts_with(name) || text.size() <= name.size() || text[name.size()] != '=') {
+        return std::nullopt;
+    }
+    text.remove_prefix(name.size() + 1);
+    std::int64_t value = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || value < -1) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
 std::optional<InputPositions> DecodePositions(std::string_view bytes) {
-    const auto field = [&bytes](std::string_view name, char end) -> std::optional<std::int64_t> {
-        if (!bytes.starts_with(name) || bytes.size() <= name.size() || bytes[name.size()] != '=') {
-            return std::nullopt;
-        }
-        bytes.remove_prefix(name.size() + 1);
-        std::int64_t value = 0;
-        const auto r = std::from_chars(bytes.data(), bytes.data() + bytes.size(), value);
-        if (r.ec != std::errc{} || value < -1) {
-            return std::nullopt;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(r.ptr - bytes.data()));
-        if (end != '\0') {
-            if (bytes.empty() || bytes.front() != end) {
-                return std::nullopt;
-            }
-            bytes.remove_prefix(1);
-        }
-        return value;
-    };
-    InputPositions p;
-    const auto observations = field("observations", ',');
-    if (!observations) {
+    const auto comma = bytes.find(',');
+    if (comma == std::string_view::npos) {
         return std::nullopt;
     }
-    const auto actions = field("actions", '\0');
-    if (!actions || !bytes.empty()) {
+    const auto observations = PositionField(bytes.substr(0, comma), "observations");
+    const auto actions = PositionField(bytes.substr(comma + 1), "actions");
+    if (!observations || !actions) {
         return std::nullopt;
     }
-    p.observations = *observations;
-    p.actions = *actions;
-    return p;
+    return InputPositions{*observations, *actions};
 }
 
 }  // namespace pavewatch::pipeline

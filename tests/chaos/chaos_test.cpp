@@ -128,11 +128,24 @@ protected:
         EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
     }
 
-    /// Moves the group's committed input offsets by hand (as an operator's reset would) and
-    /// deletes instance "a"'s state, so that its next start restores from the changelog.
-    void MoveOffsetsAndDropState(const std::map<std::int32_t, std::int64_t>& moved) {
-        test_support::CommitOffsets(group_, topics_.topics.observations, moved);
+    /// Moves the group's committed input offsets by `shift` records per partition, by hand as
+    /// an operator's reset would (each within the partition's records), and deletes instance
+    /// "a"'s state, so that its next start restores from the changelog. Returns the offsets.
+    std::map<std::int32_t, std::int64_t> ShiftOffsetsAndDropState(
+        const std::map<std::int32_t, std::int64_t>& shift
+    ) {
+        const auto& input = topics_.topics.observations;
+        auto moved = test_support::CommittedOffsets(group_, input);
+        const auto ends = test_support::EndOffsets(input);
+        for (const auto& [p, by] : shift) {
+            const std::int64_t to = moved[p] + by;
+            EXPECT_TRUE(moved[p] >= 0 && to >= 0 && to <= ends.at(p))
+                << "partition " << p << ": committed " << moved[p] << ", end " << ends.at(p);
+            moved[p] = to;
+        }
+        test_support::CommitOffsets(group_, input, moved);
         std::filesystem::remove_all(dir_ + "/a");
+        return moved;
     }
 
     std::string Logs(const Process& p) {
@@ -278,16 +291,11 @@ TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
     constexpr std::uint64_t kFirst = 100'000;
     constexpr std::uint64_t kObservations = 150'000;
     constexpr std::uint64_t kSegments = 2'000;
-    const auto& input = topics_.topics.observations;
     ASSERT_NO_FATAL_FAILURE(RunToTheEndAndStop(kFirst, kSegments));
-    ProduceLoad(input, kFirst, kObservations, kSegments, seed_);
-    auto moved = test_support::CommittedOffsets(group_, input);
-    const auto ends = test_support::EndOffsets(input);
-    ASSERT_GE(moved[0], 100);
-    ASSERT_GE(ends.at(1) - moved[1], 100);
-    moved[0] -= 100;  // committed behind the states, which hold these 100 records already
-    moved[1] += 50;   // committed ahead of the states, which lack these 50 records
-    MoveOffsetsAndDropState(moved);
+    ProduceLoad(topics_.topics.observations, kFirst, kObservations, kSegments, seed_);
+    // Partition 0 committed behind the states, which hold those 100 records already; partition
+    // 1 committed ahead of them, which lack those 50 records.
+    ShiftOffsetsAndDropState({{0, -100}, {1, 50}});
 
     // A shorter transaction timeout shortens the wait for a changelog that stays behind.
     auto wear = StartWear("a", 0, {"--transaction-timeout-ms", "3000"});
@@ -313,17 +321,15 @@ TEST_F(Chaos, AnAbortRightAfterARestoreRewindsToTheRestoredPosition) {
     constexpr std::uint64_t kSegments = 2'000;
     const auto& input = topics_.topics.observations;
     ASSERT_NO_FATAL_FAILURE(RunToTheEndAndStop(kFirst, kSegments));
-    auto moved = test_support::CommittedOffsets(group_, input);
-    ASSERT_GE(moved[0], 100);
-    moved[0] -= 100;  // committed behind the states, which hold these 100 records already
-    MoveOffsetsAndDropState(moved);
+    // Committed behind the states, which hold those 100 records already.
+    const auto moved = ShiftOffsetsAndDropState({{0, -100}});
 
     const int port = test_support::FreePort();
     auto wear = StartWear("a", port);
     ASSERT_TRUE(test_support::Eventually(
         [&] { return test_support::HttpGet(port, "/readyz").status == 200; }, 60s
     )) << Logs(*wear);
-    EXPECT_EQ(test_support::CommittedOffsets(group_, input)[0], moved[0])
+    EXPECT_EQ(test_support::CommittedOffsets(group_, input)[0], moved.at(0))
         << "nothing is committed before the fence: no input arrived";
     test_support::FenceTransactionalId("pavewatch-wear-a-" + group_);
     ProduceLoad(input, kFirst, kObservations, kSegments, seed_);
