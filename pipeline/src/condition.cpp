@@ -8,14 +8,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace pavewatch::pipeline {
 namespace {
-
-double Round(double x, double unit) {
-    return std::round(x / unit) * unit;
-}
 
 void OptionalTime(JsonWriter& w, std::string_view key, const std::optional<EpochMs>& t) {
     w.Key(key);
@@ -37,11 +32,20 @@ std::string DayText(std::int32_t day) {
     const unsigned mp = (5 * doy + 2) / 153;
     const unsigned d = doy - (153 * mp + 2) / 5 + 1;
     const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    char text[16];
-    std::snprintf(
-        text, sizeof(text), "%04lld-%02u-%02u", static_cast<long long>(y + (m <= 2 ? 1 : 0)), m, d
-    );
-    return text;
+    const std::int64_t year = std::clamp<std::int64_t>(y + (m <= 2 ? 1 : 0), 0, 9999);
+    // "YYYY-MM-DD" by hand: snprintf took most of a 90-day history record's time.
+    const auto digit = [](std::int64_t v) { return static_cast<char>('0' + v % 10); };
+    return {
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(m / 10),
+        digit(m),
+        '-',
+        digit(d / 10),
+        digit(d)};
 }
 
 }  // namespace
@@ -75,16 +79,21 @@ std::optional<HazardStatus> HazardStatusFromString(std::string_view text) {
 }
 
 std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
-    const ConditionSnapshot c = Evaluate(s, config);
     std::string out;
     out.reserve(1024);
+    ConditionToJson(s, config, out);
+    return out;
+}
+
+void ConditionToJson(const SegmentState& s, const ModelConfig& config, std::string& out) {
+    const ConditionSnapshot c = Evaluate(s, config);
     JsonWriter w(out);
     w.BeginObject();
     w.Key("segment_id").String(ToString(s.segment));
     w.Key("version").UInt(s.version);
     w.Key("updated_ms").Int(s.last_event_ms);
     if (c.condition) {
-        w.Key("condition_index").Number(Round(c.condition->index, 0.1));
+        w.Key("condition_index").Decimal(c.condition->index, 1);
         w.Key("condition_class").String(ToString(c.condition->pci_class));
     } else {
         w.Key("condition_index").Null();
@@ -92,7 +101,7 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
     }
     w.Key("iri_m_per_km");
     if (c.roughness) {
-        w.Number(Round(c.roughness->iri_m_per_km, 0.001));
+        w.Decimal(c.roughness->iri_m_per_km, 3);
     } else {
         w.Null();
     }
@@ -100,7 +109,7 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
     w.Key("hazards_open").Int(open);
     w.Key("trend_per_30d");
     if (c.trend_per_30d) {
-        w.Number(Round(*c.trend_per_30d, 0.01));
+        w.Decimal(*c.trend_per_30d, 2);
     } else {
         w.Null();
     }
@@ -108,12 +117,12 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
     w.Key("roughness");
     if (c.roughness) {
         w.BeginObject();
-        w.Key("iri_m_per_km").Number(Round(c.roughness->iri_m_per_km, 0.001));
+        w.Key("iri_m_per_km").Decimal(c.roughness->iri_m_per_km, 3);
         w.Key("class").String(ToString(c.roughness->roughness_class));
-        w.Key("confidence").Number(Round(c.roughness->confidence, 0.001));
+        w.Key("confidence").Decimal(c.roughness->confidence, 3);
         w.Key("traversals").UInt(c.roughness->traversals);
         w.Key("vehicles").UInt(c.roughness->vehicles);
-        w.Key("speed_spread_mps").Number(Round(c.roughness->speed_spread_mps, 0.01));
+        w.Key("speed_spread_mps").Decimal(c.roughness->speed_spread_mps, 2);
         w.EndObject();
     } else {
         w.Null();
@@ -125,8 +134,8 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
         w.Key("id").String(HazardIdText(s.segment, h.id));
         w.Key("status").String(ToString(h.status));
         w.Key("severity").String(ToString(h.severity));
-        w.Key("offset_m").Number(Round(h.offset_m, 0.1));
-        w.Key("uncertainty_m").Number(Round(h.uncertainty_m(), 0.1));
+        w.Key("offset_m").Decimal(h.offset_m, 1);
+        w.Key("uncertainty_m").Decimal(h.uncertainty_m(), 1);
         w.Key("vehicles").UInt(h.vehicles.size());
         w.Key("detections").UInt(h.detections);
         w.Key("first_seen_ms").Int(h.first_seen_ms);
@@ -149,27 +158,27 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
 
     const auto& st = s.structural;
     w.Key("structural").BeginObject();
-    w.Key("esal").Number(Round(st.esal_total, 0.001));
+    w.Key("esal").Decimal(st.esal_total, 3);
     w.Key("axles").UInt(st.axles);
     w.Key("fatigue_damage").Number(st.fatigue_damage);
     w.Key("strain_peaks").UInt(st.strain_peaks);
     w.Key("damage_rate_per_day").Number(c.damage_rate_per_day);
     w.Key("remaining_life_days");
     if (c.remaining_life_days) {
-        w.Number(Round(*c.remaining_life_days, 0.1));
+        w.Decimal(*c.remaining_life_days, 1);
     } else {
         w.Null();
     }
     w.Key("freeze_thaw_cycles").UInt(st.freeze_thaw_cycles);
     w.Key("temperature_c");
     if (st.temperature_c) {
-        w.Number(Round(*st.temperature_c, 0.01));
+        w.Decimal(*st.temperature_c, 2);
     } else {
         w.Null();
     }
     w.Key("moisture_vwc_percent");
     if (st.moisture_vwc_percent) {
-        w.Number(Round(*st.moisture_vwc_percent, 0.01));
+        w.Decimal(*st.moisture_vwc_percent, 2);
     } else {
         w.Null();
     }
@@ -178,9 +187,9 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
     w.Key("deducts");
     if (c.condition) {
         w.BeginObject();
-        w.Key("roughness").Number(Round(c.condition->roughness_deduct, 0.01));
-        w.Key("hazards").Number(Round(c.condition->hazard_deduct, 0.01));
-        w.Key("structural").Number(Round(c.condition->structural_deduct, 0.01));
+        w.Key("roughness").Decimal(c.condition->roughness_deduct, 2);
+        w.Key("hazards").Decimal(c.condition->hazard_deduct, 2);
+        w.Key("structural").Decimal(c.condition->structural_deduct, 2);
         w.EndObject();
     } else {
         w.Null();
@@ -193,12 +202,12 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
             w.Key("day").String(DayText(day));
             w.Key("iri_m_per_km");
             if (iri) {
-                w.Number(Round(*iri, 0.001));
+                w.Decimal(*iri, 3);
             } else {
                 w.Null();
             }
-            w.Key("condition_index").Number(Round(index, 0.1));
-            w.Key("esal").Number(Round(esal, 0.001));
+            w.Key("condition_index").Decimal(index, 1);
+            w.Key("esal").Decimal(esal, 3);
             w.EndObject();
         };
     const auto& days = s.history.entries();
@@ -226,7 +235,6 @@ std::string ConditionToJson(const SegmentState& s, const ModelConfig& config) {
     w.EndObject();
     w.Key("first_event_ms").Int(s.first_event_ms);
     w.EndObject();
-    return out;
 }
 
 tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view text) {

@@ -207,7 +207,9 @@ public:
                 scratch_.clear();
                 pipeline::EncodeState(s, scratch_);
                 txn.Produce(changelog_, key, scratch_, partition);
-                txn.Produce(conditions_, key, pipeline::ConditionToJson(s, models_.config));
+                condition_json_.clear();
+                pipeline::ConditionToJson(s, models_.config, condition_json_);
+                txn.Produce(conditions_, key, condition_json_);
                 encoded.emplace_back(s.segment, scratch_);
             });
             segments_updated_->Increment(static_cast<double>(dirty));
@@ -678,7 +680,8 @@ private:
     std::optional<kafka::Consumer> restore_consumer_;
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
-    std::string scratch_;
+    std::string scratch_;         ///< one encoded state at a time, reused
+    std::string condition_json_;  ///< one condition record at a time, reused
     /// Dirty states encoded in BeforeCommit, per partition, for the store in AfterCommit.
     std::map<std::int32_t, std::vector<std::pair<pipeline::SegmentId, std::string>>> encoded_;
     std::uint64_t sampled_ = 0;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 
@@ -48,6 +49,45 @@ TEST(JsonWriter, AnyStringReadsBackTheSame) {
         ASSERT_EQ(o.size(), 1U);
         EXPECT_EQ(std::string(o.begin()->key()), s) << out;
         EXPECT_EQ(std::string(o.begin()->value().as_string()), s) << out;
+    }
+}
+
+TEST(JsonWriter, WritesRoundedDecimalsShort) {
+    const auto text = [](double v, int decimals) {
+        std::string out;
+        JsonWriter(out).Decimal(v, decimals);
+        return out;
+    };
+    EXPECT_EQ(text(39.94, 1), "39.9");
+    EXPECT_EQ(text(39.96, 1), "40");
+    EXPECT_EQ(text(2.0, 3), "2");
+    EXPECT_EQ(text(0.001, 3), "0.001");
+    EXPECT_EQ(text(0.05, 2), "0.05");
+    EXPECT_EQ(text(-1.25, 1), "-1.3");  // half away from zero, as std::round
+    EXPECT_EQ(text(-0.04, 1), "0");     // no "-0"
+    EXPECT_EQ(text(1234567.891, 3), "1234567.891");
+    EXPECT_EQ(text(7.5, 0), "8");
+    EXPECT_EQ(text(std::nan(""), 2), "null");
+    EXPECT_EQ(text(1e300, 2), "1e+300");  // beyond exact integers: as Number writes it
+}
+
+// Whatever the value, the text reads back to the double nearest the rounded decimal, the same
+// value as round(v * 10^d) / 10^d, and carries at most d decimals.
+TEST(JsonWriter, DecimalsReadBackToTheRoundedValue) {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> mantissa(-1.0, 1.0);
+    for (int c = 0; c < 20000; ++c) {
+        const double v = mantissa(rng) * std::pow(10.0, static_cast<double>(rng() % 12) - 3.0);
+        const int d = static_cast<int>(rng() % 7);
+        std::string out;
+        JsonWriter(out).Decimal(v, d);
+        const double scale = std::pow(10.0, d);
+        EXPECT_EQ(std::stod(out), std::round(v * scale) / scale) << v << " " << d << " " << out;
+        const auto dot = out.find('.');
+        if (dot != std::string::npos) {
+            EXPECT_LE(out.size() - dot - 1, static_cast<std::size_t>(d)) << out;
+            EXPECT_NE(out.back(), '0') << out;
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 namespace pavewatch::pipeline {
 namespace {
 
@@ -179,6 +182,34 @@ TEST(SegmentState, EncodesAndDecodesExactly) {
     EXPECT_FALSE(DecodeState(std::string_view(bytes).substr(0, bytes.size() - 1)));
     EXPECT_FALSE(DecodeState(bytes + "?"));
     EXPECT_FALSE(DecodeState(""));
+}
+
+// Rounded fields are written as the short decimal they were rounded to (39.9), never as the
+// nearest binary neighbour of a product (39.900000000000006).
+TEST(ConditionRecord, WritesRoundedFieldsAsShortDecimals) {
+    const ModelConfig config;
+    SegmentState s;
+    for (std::uint64_t v = 1; v <= 6; ++v) {
+        const auto t = kDay0 + static_cast<EpochMs>(v) * 60'000;
+        Apply(s, Pass(t, 2.2F + 0.1F * static_cast<float>(v), v), config);
+        Apply(s, Bump(t + 1000, v, 39.9F), config);
+    }
+    const std::string json = ConditionToJson(s, config);
+    ASSERT_NE(json.find("\"offset_m\":"), std::string::npos) << json;
+    // Written at full precision on purpose: tiny fractions.
+    const std::set<std::string> unrounded{"fatigue_damage", "damage_rate_per_day"};
+    const std::regex number(R"re("(\w+)":(-?[0-9]+\.([0-9]+)))re");
+    int checked = 0;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), number);
+         it != std::sregex_iterator();
+         ++it) {
+        if (unrounded.contains((*it)[1].str())) {
+            continue;
+        }
+        ++checked;
+        EXPECT_LE((*it)[3].length(), 3) << (*it)[1] << " = " << (*it)[2] << " in " << json;
+    }
+    EXPECT_GE(checked, 5) << json;
 }
 
 TEST(ConditionRecord, CarriesTheClassOfTheIndexAndParsesBack) {

@@ -59,6 +59,9 @@ struct ConditionSummary {
 /// The condition record of a segment, as JSON: the value written to `pavewatch.conditions`
 /// (contract in docs/api/asyncapi.yaml, schema docs/schemas/condition.schema.json).
 std::string ConditionToJson(const SegmentState& state, const ModelConfig& config);
+/// The same record appended to `out`: a caller writing many reuses one buffer, so the record
+/// costs no allocation once the buffer has grown to the largest.
+void ConditionToJson(const SegmentState& state, const ModelConfig& config, std::string& out);
 
 /// The summary of a condition record; refuses records that are not ours.
 tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view json);
