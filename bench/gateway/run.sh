@@ -103,6 +103,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 prefix="gwbench.$(date +%s)"
 topics=(--topic-raw-vehicle "$prefix.raw.vehicle" --topic-raw-embedded "$prefix.raw.embedded"
     --topic-observations "$prefix.observations" --topic-conditions "$prefix.conditions"
+    --topic-condition-history "$prefix.condition-history"
     --topic-dlq "$prefix.dlq" --topic-changelog "$prefix.wear.changelog"
     --topic-hazard-actions "$prefix.hazard-actions")
 # A descriptor per feed client in the gateway too: raise the soft limit as far as allowed.

@@ -98,6 +98,7 @@ start_wear() {
     # shellcheck disable=SC2086
     "$pavewatch" wear --brokers "$BROKERS" --partitions 6 \
         --topic-observations "$in" --topic-conditions "$name-conditions" \
+        --topic-condition-history "$name-history" \
         --topic-changelog "$name-changelog" --topic-dlq "$name-dlq" \
         --topic-hazard-actions "$name-actions" --group-id "$name" --instance-id "$name" \
         --state-dir "$work/$name" --metrics-port "$port" $WEAR_FLAGS \

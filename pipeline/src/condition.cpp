@@ -48,6 +48,51 @@ std::string DayText(std::int32_t day) {
         digit(d)};
 }
 
+/// A record of ours as read back: a JSON object with a decimal `segment_id`.
+struct KeyedRecord {
+    boost::json::value doc;
+    SegmentId segment;
+};
+
+tl::expected<KeyedRecord, Error> ParseKeyedRecord(std::string_view text, std::string_view what) {
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    if (ec || !doc.is_object()) {
+        return tl::unexpected(Error{
+            ErrorCode::kMalformed, "", std::string(what) + " must be a JSON object"});
+    }
+    const auto* id = doc.get_object().if_contains("segment_id");
+    const auto segment = id != nullptr && id->is_string()
+                             ? ParseSegmentKey(std::string_view(id->get_string()))
+                             : std::nullopt;
+    if (!segment) {
+        return tl::unexpected(Error{
+            ErrorCode::kMissingField, "segment_id", "required decimal string"});
+    }
+    return KeyedRecord{std::move(doc), *segment};
+}
+
+/// One day of a segment's history: {"day", "iri_m_per_km", "condition_index", "esal"}.
+void WriteDay(
+    JsonWriter& w,
+    std::int32_t day,
+    std::optional<double> iri,
+    double index,
+    double esal
+) {
+    w.BeginObject();
+    w.Key("day").String(DayText(day));
+    w.Key("iri_m_per_km");
+    if (iri) {
+        w.Decimal(*iri, 3);
+    } else {
+        w.Null();
+    }
+    w.Key("condition_index").Decimal(index, 1);
+    w.Key("esal").Decimal(esal, 3);
+    w.EndObject();
+}
+
 }  // namespace
 
 std::string HazardIdText(SegmentId segment, std::uint32_t number) {
@@ -195,35 +240,19 @@ void ConditionToJson(const SegmentState& s, const ModelConfig& config, std::stri
         w.Null();
     }
 
-    w.Key("history").BeginArray();
-    const auto write_day =
-        [&](std::int32_t day, std::optional<double> iri, double index, double esal) {
-            w.BeginObject();
-            w.Key("day").String(DayText(day));
-            w.Key("iri_m_per_km");
-            if (iri) {
-                w.Decimal(*iri, 3);
-            } else {
-                w.Null();
-            }
-            w.Key("condition_index").Decimal(index, 1);
-            w.Key("esal").Decimal(esal, 3);
-            w.EndObject();
-        };
-    const auto& days = s.history.entries();
-    const std::size_t skip = days.size() >= DailyHistory::kMaxDays ? 1 : 0;  // today makes 90
-    for (std::size_t i = skip; i < days.size(); ++i) {
-        write_day(days[i].day, days[i].iri_m_per_km, days[i].index, days[i].esal);
-    }
+    // Today (so far) only: the closed days go to the history record, written when they change.
+    w.Key("today");
     if (c.condition) {
-        write_day(
+        WriteDay(
+            w,
             s.open_day,
             c.roughness ? std::optional<double>(c.roughness->iri_m_per_km) : std::nullopt,
             c.condition->index,
             st.esal_total - s.open_day_esal_start
         );
+    } else {
+        w.Null();
     }
-    w.EndArray();
 
     w.Key("counts").BeginObject();
     w.Key("observations").UInt(s.version);
@@ -237,23 +266,55 @@ void ConditionToJson(const SegmentState& s, const ModelConfig& config, std::stri
     w.EndObject();
 }
 
-tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view text) {
-    boost::system::error_code ec;
-    const auto doc = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-    if (ec || !doc.is_object()) {
-        return tl::unexpected(Error{
-            ErrorCode::kMalformed, "", "a condition record must be a JSON object"});
+void HistoryToJson(const SegmentState& s, std::string& out) {
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("segment_id").String(ToString(s.segment));
+    w.Key("version").UInt(s.version);
+    w.Key("days").BeginArray();
+    for (const auto& day : s.history.entries()) {
+        WriteDay(w, day.day, day.iri_m_per_km, day.index, day.esal);
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
+std::string HistoryToJson(const SegmentState& s) {
+    std::string out;
+    HistoryToJson(s, out);
+    return out;
+}
+
+tl::expected<HistorySummary, Error> ParseHistorySummary(std::string_view text) {
+    const auto record = ParseKeyedRecord(text, "a condition history record");
+    if (!record) {
+        return tl::unexpected(record.error());
     }
     std::optional<Error> error;
-    detail::FieldReader r(doc.get_object(), "", error);
-    ConditionSummary c;
-    const auto id_text = r.OptionalString("segment_id");
-    const auto id = id_text ? ParseSegmentKey(*id_text) : std::nullopt;
-    if (!id) {
-        return tl::unexpected(Error{
-            ErrorCode::kMissingField, "segment_id", "required decimal string"});
+    detail::FieldReader r(record->doc.get_object(), "", error);
+    HistorySummary h;
+    h.segment = record->segment;
+    h.version = static_cast<std::uint64_t>(r.Integer("version", 0, INT64_MAX));
+    const auto* days = r.Raw("days");
+    if (!error && (days == nullptr || !days->is_array() ||
+                   days->get_array().size() > DailyHistory::kMaxDays)) {
+        r.Fail(ErrorCode::kWrongType, "days", "must be an array of at most 90 days");
     }
-    c.segment = *id;
+    if (error) {
+        return tl::unexpected(*error);
+    }
+    return h;
+}
+
+tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view text) {
+    const auto record = ParseKeyedRecord(text, "a condition record");
+    if (!record) {
+        return tl::unexpected(record.error());
+    }
+    std::optional<Error> error;
+    detail::FieldReader r(record->doc.get_object(), "", error);
+    ConditionSummary c;
+    c.segment = record->segment;
     c.version = static_cast<std::uint64_t>(r.Integer("version", 0, INT64_MAX));
     c.updated_ms = r.Integer("updated_ms", 0, INT64_MAX, 0);
     if (r.Has("condition_index")) {

@@ -314,6 +314,9 @@ TEST(Replay, RefusesBadLinesAndKeepsGoing) {
         std::vector<std::string>(clean_observations.end() - 20, clean_observations.end())
     );
     EXPECT_FALSE(Lines(dir + "/clean/conditions.jsonl").empty());
+    EXPECT_EQ(
+        Lines(dir + "/clean/history.jsonl").size(), Lines(dir + "/clean/conditions.jsonl").size()
+    );
     EXPECT_TRUE(Lines(dir + "/clean/dlq.jsonl").empty());
 }
 

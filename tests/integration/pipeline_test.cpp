@@ -17,17 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class PipelineTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
-    }
-};
-
-TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
-    const auto topics = MakeTopics("raw-to-condition", 3);
-    const std::string dir = TempDir("raw-to-condition");
-    auto wear = StartService(
+/// A wear processor with its own state folder and a 50 ms commit interval.
+std::unique_ptr<Process> StartWear(const TestTopics& topics, const std::string& dir) {
+    return StartService(
         "wear",
         topics,
         dir,
@@ -38,6 +30,19 @@ TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
          "--commit-interval-ms",
          "50"}
     );
+}
+
+class PipelineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    }
+};
+
+TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
+    const auto topics = MakeTopics("raw-to-condition", 3);
+    const std::string dir = TempDir("raw-to-condition");
+    auto wear = StartWear(topics, dir);
     auto flags = NetworkFlags();
     auto ingest = StartService("ingest", topics, dir, flags);
 
@@ -74,6 +79,70 @@ TEST_F(PipelineTest, RawVehicleMessageBecomesConditionUpdate) {
     }
     // Both stop cleanly on SIGTERM.
     EXPECT_EQ(ingest->Stop(), 0) << Tail(ingest->log_path());
+    EXPECT_EQ(wear->Stop(), 0) << Tail(wear->log_path());
+}
+
+// The closed days of a segment's history go to the history topic once per closed day, not with
+// every condition update.
+TEST_F(PipelineTest, ClosedDaysGoToTheHistoryTopicOncePerDay) {
+    const auto topics = MakeTopics("history", 1);
+    const std::string dir = TempDir("history");
+    auto wear = StartWear(topics, dir);
+    const pipeline::SegmentId segment = AlmatyNetwork().segments()[10].id;
+    const std::string key = pipeline::SegmentKey(segment);
+    constexpr pipeline::EpochMs kDay0 = 1763856000000;  // 2025-11-23T00:00:00Z
+    std::uint64_t version = 0;
+    // Three waves, one day each, four traversals a day; each wave folded before the next.
+    for (int day = 0; day < 3; ++day) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (int k = 0; k < 4; ++k) {
+            pipeline::Observation o;
+            o.segment = segment;
+            o.t_ms = kDay0 + day * 86'400'000LL + k * 600'000LL;
+            pipeline::Traversal t;
+            t.vehicle_key = 1 + static_cast<std::uint64_t>(k);
+            t.speed_mps = 12.0F;
+            t.to_m = 50.0F;
+            t.iri_m_per_km = 2.0F + 0.5F * static_cast<float>(day);
+            t.confidence = 0.8F;
+            o.body = t;
+            std::string value;
+            pipeline::EncodeObservation(o, value);
+            records.emplace_back(key, value);
+        }
+        ProduceAll(topics.topics.observations, records);
+        version += 4;
+        const auto conditions = ConsumeUntil(
+            topics.topics.conditions,
+            [&](const std::vector<ConsumedRecord>& got) {
+                return !got.empty() &&
+                       boost::json::parse(got.back().value).at("version").to_number<double>() >=
+                           static_cast<double>(version);
+            },
+            60s
+        );
+        ASSERT_FALSE(conditions.empty()) << Tail(wear->log_path());
+        const auto last = boost::json::parse(conditions.back().value).as_object();
+        EXPECT_EQ(last.at("version").to_number<double>(), static_cast<double>(version));
+        EXPECT_FALSE(last.contains("history"));
+        EXPECT_EQ(
+            last.at("today").at("day"),
+            day == 0 ? "2025-11-23" : (day == 1 ? "2025-11-24" : "2025-11-25")
+        );
+    }
+    const auto history = ConsumeToEnd(topics.topics.condition_history);
+    // Day 1 closed day 0; day 2 closed day 1: two records, not one per update.
+    ASSERT_EQ(history.size(), 2U) << Tail(wear->log_path());
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        EXPECT_EQ(history[i].key, key);
+        const auto doc = boost::json::parse(history[i].value).as_object();
+        EXPECT_EQ(doc.at("days").as_array().size(), i + 1) << history[i].value;
+        // Written with the first of the next day's observations (their transaction may hold
+        // more of that day).
+        const double v = doc.at("version").to_number<double>();
+        EXPECT_GT(v, static_cast<double>(4 * (i + 1)));
+        EXPECT_LE(v, static_cast<double>(4 * (i + 2)));
+    }
     EXPECT_EQ(wear->Stop(), 0) << Tail(wear->log_path());
 }
 

@@ -100,6 +100,8 @@ Call each with (dict "root" $ "createTopics" true|false). */}}
   value: {{ $v.kafka.topics.observations | quote }}
 - name: PAVEWATCH_TOPIC_CONDITIONS
   value: {{ $v.kafka.topics.conditions | quote }}
+- name: PAVEWATCH_TOPIC_CONDITION_HISTORY
+  value: {{ $v.kafka.topics.conditionHistory | quote }}
 - name: PAVEWATCH_TOPIC_DLQ
   value: {{ $v.kafka.topics.dlq | quote }}
 - name: PAVEWATCH_TOPIC_CHANGELOG

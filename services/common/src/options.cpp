@@ -53,6 +53,7 @@ std::vector<kafka::TopicSpec> KafkaOptions::TopicSpecs() const {
         {topics.raw_embedded, partitions, replication_factor, retained},
         {topics.observations, partitions, replication_factor, retained},
         {topics.conditions, partitions, replication_factor, compact},
+        {topics.condition_history, partitions, replication_factor, compact},
         {topics.dlq, partitions, replication_factor, {{"retention.ms", "2592000000"}}},  // 30 days
         {topics.changelog, partitions, replication_factor, compact},
         {topics.hazard_actions, partitions, replication_factor, retained},
@@ -88,10 +89,13 @@ void AddKafkaOptions(po::options_description& desc, KafkaOptions& k) {
         "topic-conditions",
         po::value(&k.topics.conditions)->default_value(k.topics.conditions),
         "compacted topic of segment conditions"
-    )("topic-dlq", po::value(&k.topics.dlq)->default_value(k.topics.dlq), "dead-letter topic")(
-        "topic-changelog",
-        po::value(&k.topics.changelog)->default_value(k.topics.changelog),
-        "compacted changelog of wear state"
+    )("topic-condition-history",
+      po::value(&k.topics.condition_history)->default_value(k.topics.condition_history),
+      "compacted topic of segments' daily condition history")(
+        "topic-dlq", po::value(&k.topics.dlq)->default_value(k.topics.dlq), "dead-letter topic"
+    )("topic-changelog",
+      po::value(&k.topics.changelog)->default_value(k.topics.changelog),
+      "compacted changelog of wear state"
     )("topic-hazard-actions",
       po::value(&k.topics.hazard_actions)->default_value(k.topics.hazard_actions),
       "topic of contractors' hazard actions");

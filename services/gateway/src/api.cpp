@@ -11,10 +11,54 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace pavewatch::gateway {
 namespace {
+
+/// The segment's daily history as the detail API serves it, oldest first, the newest 90 days:
+/// the closed days of its history record, then today from its condition record (whose `today`
+/// it takes out of `record`). A closed day that is not before today (a history record newer
+/// than the condition record) gives way to today's.
+boost::json::array
+MergeHistory(const std::shared_ptr<const std::string>& history, boost::json::object& record) {
+    boost::json::array days;
+    std::optional<boost::json::value> today;
+    if (auto it = record.find("today"); it != record.end()) {
+        if (it->value().is_object()) {
+            today = std::move(it->value());
+        }
+        record.erase(it);
+    }
+    const auto day_of = [](const boost::json::value& v) -> std::string_view {
+        const auto* o = v.if_object();
+        const auto* d = o != nullptr ? o->if_contains("day") : nullptr;
+        return d != nullptr && d->is_string() ? std::string_view(d->get_string()) : "";
+    };
+    if (history) {
+        boost::system::error_code ec;
+        auto doc = boost::json::parse(*history, ec);
+        auto* held = !ec && doc.is_object() ? doc.as_object().if_contains("days") : nullptr;
+        if (held != nullptr && held->is_array()) {
+            for (auto& day : held->as_array()) {
+                if (!today || day_of(day) < day_of(*today)) {
+                    days.push_back(std::move(day));
+                }
+            }
+        }
+    }
+    if (today) {
+        days.push_back(std::move(*today));
+    }
+    constexpr std::size_t kDays = pipeline::DailyHistory::kMaxDays;
+    if (days.size() > kDays) {
+        days.erase(days.begin(), days.begin() + static_cast<std::ptrdiff_t>(days.size() - kDays));
+    }
+    return days;
+}
 
 std::string ContentType(const std::string& path) {
     static const std::map<std::string, std::string> kTypes{
@@ -402,6 +446,9 @@ http::Response Api::Segment(const std::string& id_text, const Principal& princip
         out["hazards_open"] = 0;
         out["hazards"] = boost::json::array();
         out["history"] = boost::json::array();
+    }
+    if (c) {
+        out["history"] = MergeHistory(view_.History(*id), out);
     }
     out["name"] = segment.name;
     out["highway"] = segment.highway;

@@ -35,6 +35,37 @@ ConditionView::Apply(std::string_view record_json, std::string* error) {
     return Change{std::move(before), std::move(c)};
 }
 
+bool ConditionView::ApplyHistory(std::string_view record_json, std::string* error) {
+    const auto summary = pipeline::ParseHistorySummary(record_json);
+    if (!summary) {
+        if (error != nullptr) {
+            *error = summary.error().Describe();
+        }
+        return false;
+    }
+    if (network_.Find(summary->segment) == nullptr) {
+        if (error != nullptr) {
+            *error = "segment " + pipeline::ToString(summary->segment) +
+                     " is not in this gateway's network";
+        }
+        return false;
+    }
+    auto record = std::make_shared<const std::string>(record_json);
+    const std::unique_lock lock(mutex_);
+    auto [it, inserted] = histories_.try_emplace(summary->segment);
+    if (!inserted && it->second.version >= summary->version) {
+        return false;
+    }
+    it->second = {summary->version, std::move(record)};
+    return true;
+}
+
+std::shared_ptr<const std::string> ConditionView::History(pipeline::SegmentId id) const {
+    const std::shared_lock lock(mutex_);
+    const auto it = histories_.find(id);
+    return it == histories_.end() ? nullptr : it->second.record;
+}
+
 std::optional<SegmentCondition> ConditionView::Get(pipeline::SegmentId id) const {
     const std::shared_lock lock(mutex_);
     const auto it = conditions_.find(id);

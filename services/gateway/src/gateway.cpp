@@ -105,8 +105,9 @@ private:
     std::optional<kafka::Producer> producer_;
 };
 
-/// Reads `pavewatch.conditions` from every partition (read_committed, from the start) into the
-/// view and the feed; ready once it has reached the end of every partition once.
+/// Reads `pavewatch.conditions` and `pavewatch.condition-history` from every partition
+/// (read_committed, from the start) into the view and the feed; ready once it has reached the end
+/// of every partition of both once.
 class ConditionsReader {
 public:
     ConditionsReader(
@@ -128,6 +129,16 @@ public:
         applied_ = &consumed_->Add({{"outcome", "applied"}});
         stale_ = &consumed_->Add({{"outcome", "stale"}});
         invalid_ = &consumed_->Add({{"outcome", "invalid"}});
+        auto& history = prometheus::BuildCounter()
+                            .Name("pavewatch_gateway_history_records_total")
+                            .Help(
+                                "History records read from the condition history topic, by "
+                                "outcome (applied, stale, invalid)"
+                            )
+                            .Register(registry);
+        history_applied_ = &history.Add({{"outcome", "applied"}});
+        history_stale_ = &history.Add({{"outcome", "stale"}});
+        history_invalid_ = &history.Add({{"outcome", "invalid"}});
         event_age_ = &prometheus::BuildHistogram()
                           .Name("pavewatch_gateway_event_age_seconds")
                           .Help(
@@ -145,21 +156,28 @@ public:
     bool ready() const { return ready_.load(); }
 
     void Run() {
-        int partitions = -1;
-        while (!common::StopFlag::Requested()) {
+        // Both topics, each with its own partition count (created alike, but an operator may
+        // have created them otherwise).
+        const std::vector<std::string> topics{
+            kafka_.topics.conditions, kafka_.topics.condition_history};
+        std::vector<int> partitions;
+        while (!common::StopFlag::Requested() && partitions.size() < topics.size()) {
             auto count = kafka::PartitionCount(
                 kafka_.Client("pavewatch-gateway-meta", &log_),
-                kafka_.topics.conditions,
+                topics[partitions.size()],
                 std::chrono::seconds(5)
             );
             if (count) {
-                partitions = *count;
-                break;
+                partitions.push_back(*count);
+                continue;
             }
-            log_.Warn("waiting for the conditions topic", {{"error", count.error().Describe()}});
+            log_.Warn(
+                "waiting for a topic",
+                {{"topic", topics[partitions.size()]}, {"error", count.error().Describe()}}
+            );
             common::StopFlag::WaitFor(std::chrono::seconds(1));
         }
-        if (partitions < 0) {
+        if (partitions.size() < topics.size()) {
             return;
         }
         kafka::ConsumerOptions co;
@@ -173,8 +191,10 @@ public:
             return;
         }
         std::vector<kafka::TopicPartitionOffset> all;
-        for (int p = 0; p < partitions; ++p) {
-            all.push_back({kafka_.topics.conditions, p, kafka::kOffsetBeginning});
+        for (std::size_t t = 0; t < topics.size(); ++t) {
+            for (int p = 0; p < partitions[t]; ++p) {
+                all.push_back({topics[t], p, kafka::kOffsetBeginning});
+            }
         }
         (void)consumer->Assign(all);
         // Caught up with a partition once the consumer reaches the end the partition had when
@@ -183,11 +203,17 @@ public:
         // brings nothing new, which a partition written every commit interval (~100 ms) may
         // never do. The end is the high watermark of the first fetch response (no blocking
         // query, which on a just-created topic waits for its leader).
-        std::vector<std::int64_t> first_end(static_cast<std::size_t>(partitions), -1);
-        std::set<int> at_end;
-        const auto caught_up = [&](int partition) {
-            at_end.insert(partition);
-            if (!ready_.load() && static_cast<int>(at_end.size()) == partitions) {
+        // first_end[t][p]: that end for partition p of topics[t] (-1 until known).
+        std::vector<std::vector<std::int64_t>> first_end;
+        std::size_t all_partitions = 0;
+        for (const int n : partitions) {
+            first_end.emplace_back(static_cast<std::size_t>(n), -1);
+            all_partitions += static_cast<std::size_t>(n);
+        }
+        std::set<std::pair<std::size_t, int>> at_end;
+        const auto caught_up = [&](std::size_t topic, int partition) {
+            at_end.insert({topic, partition});
+            if (!ready_.load() && at_end.size() == all_partitions) {
                 ready_.store(true);
                 log_.Info(
                     "conditions read up to the end",
@@ -195,49 +221,38 @@ public:
                 );
             }
         };
+        const auto topic_index = [&](std::string_view topic) -> std::size_t {
+            return topic == topics[1] ? 1 : 0;
+        };
         auto last_flush = Clock::now();
         while (!common::StopFlag::Requested()) {
             const auto r = consumer->Poll(std::chrono::milliseconds(20));
             if (!ready_.load()) {
-                for (int p = 0; p < partitions; ++p) {
-                    auto& end = first_end[static_cast<std::size_t>(p)];
-                    if (end < 0 && !at_end.contains(p)) {
-                        if (const auto marks =
-                                consumer->CachedWatermarks({kafka_.topics.conditions, p})) {
-                            end = marks->second;
+                for (std::size_t t = 0; t < topics.size(); ++t) {
+                    for (int p = 0; p < partitions[t]; ++p) {
+                        auto& end = first_end[t][static_cast<std::size_t>(p)];
+                        if (end < 0 && !at_end.contains({t, p})) {
+                            if (const auto marks = consumer->CachedWatermarks({topics[t], p})) {
+                                end = marks->second;
+                            }
                         }
                     }
                 }
             }
             if (r.status == kafka::PollStatus::kRecord) {
+                const std::size_t t = topic_index(r.record.topic);
                 const auto p = static_cast<std::size_t>(r.record.partition);
-                if (p < first_end.size() && first_end[p] >= 0 && r.record.offset >= first_end[p]) {
-                    caught_up(r.record.partition);
+                if (p < first_end[t].size() && first_end[t][p] >= 0 &&
+                    r.record.offset >= first_end[t][p]) {
+                    caught_up(t, r.record.partition);
                 }
-                std::string error;
-                if (auto change = view_.Apply(r.record.value, &error)) {
-                    applied_->Increment();
-                    hub_.Publish(change->before, change->now);
-                    if (ready_.load() && change->now.summary.updated_ms > 0) {
-                        event_age_->Observe(std::max(
-                            0.0,
-                            static_cast<double>(common::WallMs() - change->now.summary.updated_ms) /
-                                1000.0
-                        ));
-                    }
-                } else if (error.empty()) {
-                    stale_->Increment();
+                if (t == 1) {
+                    ApplyHistory(r.record);
                 } else {
-                    invalid_->Increment();
-                    log_.Warn(
-                        "condition record ignored",
-                        {{"partition", r.record.partition},
-                         {"offset", r.record.offset},
-                         {"error", error}}
-                    );
+                    ApplyCondition(r.record);
                 }
             } else if (r.status == kafka::PollStatus::kPartitionEof) {
-                caught_up(r.record.partition);
+                caught_up(topic_index(r.record.topic), r.record.partition);
             } else if (r.status == kafka::PollStatus::kError) {
                 log_.Warn("conditions consumer error", {{"error", r.error.Describe()}});
             }
@@ -251,6 +266,43 @@ public:
     }
 
 private:
+    void ApplyCondition(const kafka::RecordView& record) {
+        std::string error;
+        if (auto change = view_.Apply(record.value, &error)) {
+            applied_->Increment();
+            hub_.Publish(change->before, change->now);
+            if (ready_.load() && change->now.summary.updated_ms > 0) {
+                event_age_->Observe(std::max(
+                    0.0,
+                    static_cast<double>(common::WallMs() - change->now.summary.updated_ms) / 1000.0
+                ));
+            }
+        } else if (error.empty()) {
+            stale_->Increment();
+        } else {
+            invalid_->Increment();
+            log_.Warn(
+                "condition record ignored",
+                {{"partition", record.partition}, {"offset", record.offset}, {"error", error}}
+            );
+        }
+    }
+
+    void ApplyHistory(const kafka::RecordView& record) {
+        std::string error;
+        if (view_.ApplyHistory(record.value, &error)) {
+            history_applied_->Increment();
+        } else if (error.empty()) {
+            history_stale_->Increment();
+        } else {
+            history_invalid_->Increment();
+            log_.Warn(
+                "history record ignored",
+                {{"partition", record.partition}, {"offset", record.offset}, {"error", error}}
+            );
+        }
+    }
+
     const common::KafkaOptions& kafka_;
     ConditionView& view_;
     FeedHub& hub_;
@@ -261,6 +313,9 @@ private:
     prometheus::Counter* applied_;
     prometheus::Counter* stale_;
     prometheus::Counter* invalid_;
+    prometheus::Counter* history_applied_;
+    prometheus::Counter* history_stale_;
+    prometheus::Counter* history_invalid_;
     prometheus::Histogram* event_age_;
 };
 

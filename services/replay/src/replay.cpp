@@ -634,16 +634,21 @@ tl::expected<ReplaySummary, std::string> RunReplay(
     if (!conditions.ok()) {
         return tl::unexpected(conditions.Error());
     }
+    Output history(dir / "history.jsonl");
+    if (!history.ok()) {
+        return tl::unexpected(history.Error());
+    }
     for (const auto id : ids) {
         const SegmentEntry& entry = segments.at(id);
         conditions.Line(pipeline::ConditionToJson(entry.state, config));
+        history.Line(pipeline::HistoryToJson(entry.state));
         for (const auto& h : entry.hazards) {
             hazards.Line(HazardJson(entry.state.segment, h, true, std::nullopt, options.matcher));
             ++summary.hazards;
         }
     }
     summary.segments = ids.size();
-    for (Output* o : {&observations, &hazards, &dlq, &conditions}) {
+    for (Output* o : {&observations, &hazards, &dlq, &conditions, &history}) {
         if (auto closed = o->Close(); !closed) {
             return tl::unexpected(closed.error());
         }

@@ -24,6 +24,7 @@
 #include <string>
 #include <unistd.h>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,7 @@ public:
         actions_ = t.hazard_actions;
         changelog_ = t.changelog;
         conditions_ = t.conditions;
+        condition_history_ = t.condition_history;
         segments_updated_ =
             &prometheus::BuildCounter()
                  .Name("pavewatch_wear_segment_updates_total")
@@ -185,7 +187,13 @@ public:
             StoreFailed(state.error());
             return;
         }
-        pipeline::Apply(**state, *observation, models_.config);
+        pipeline::SegmentState& s = **state;
+        const std::int32_t open_day = s.open_day;
+        const bool existed = s.version > 0;
+        pipeline::Apply(s, *observation, models_.config);
+        if (existed && s.open_day != open_day) {
+            history_changed_.insert(s.segment);  // a day closed: its history record is due
+        }
         if ((++sampled_ & 63U) == 0) {
             event_age_->Observe(static_cast<double>(common::WallMs() - observation->t_ms) / 1000.0);
         }
@@ -210,10 +218,16 @@ public:
                 condition_json_.clear();
                 pipeline::ConditionToJson(s, models_.config, condition_json_);
                 txn.Produce(conditions_, key, condition_json_);
+                if (history_changed_.contains(s.segment)) {
+                    condition_json_.clear();
+                    pipeline::HistoryToJson(s, condition_json_);
+                    txn.Produce(condition_history_, key, condition_json_);
+                }
                 encoded.emplace_back(s.segment, scratch_);
             });
             segments_updated_->Increment(static_cast<double>(dirty));
         }
+        history_changed_.clear();  // written; an abort re-applies the records and marks again
         // Then, per partition whose input moved, the positions these states reflect.
         const auto& moved = txn.Positions();
         for (const auto& [partition, meta] : partitions_) {
@@ -269,6 +283,7 @@ public:
 
     void OnAbort() override {
         encoded_.clear();
+        history_changed_.clear();
         cache_.DiscardDirty();
     }
 
@@ -673,7 +688,7 @@ private:
     state::StateCache cache_;
     common::Logger& log_;
     stream::EosLoop* loop_ = nullptr;
-    std::string observations_, actions_, changelog_, conditions_;
+    std::string observations_, actions_, changelog_, conditions_, condition_history_;
     std::map<std::int32_t, state::PartitionMeta> partitions_;  ///< active partitions' offsets
     std::map<std::int32_t, std::int64_t> delivered_changelog_;
     std::map<std::int32_t, Restore> restores_;
@@ -681,7 +696,9 @@ private:
     bool restore_assignment_changed_ = false;
     bool store_failed_ = false;
     std::string scratch_;         ///< one encoded state at a time, reused
-    std::string condition_json_;  ///< one condition record at a time, reused
+    std::string condition_json_;  ///< one condition or history record at a time, reused
+    /// Segments whose closed days changed in the open transaction (their history record is due).
+    std::unordered_set<pipeline::SegmentId> history_changed_;
     /// Dirty states encoded in BeforeCommit, per partition, for the store in AfterCommit.
     std::map<std::int32_t, std::vector<std::pair<pipeline::SegmentId, std::string>>> encoded_;
     std::uint64_t sampled_ = 0;

@@ -43,6 +43,8 @@ std::vector<std::string> TestTopics::Flags() const {
         topics.observations,
         "--topic-conditions",
         topics.conditions,
+        "--topic-condition-history",
+        topics.condition_history,
         "--topic-dlq",
         topics.dlq,
         "--topic-changelog",
@@ -59,6 +61,7 @@ TestTopics MakeTopics(const std::string& test, int partitions) {
     t.topics.raw_embedded = prefix + "raw.embedded";
     t.topics.observations = prefix + "observations";
     t.topics.conditions = prefix + "conditions";
+    t.topics.condition_history = prefix + "condition-history";
     t.topics.dlq = prefix + "dlq";
     t.topics.changelog = prefix + "changelog";
     t.topics.hazard_actions = prefix + "hazard-actions";

@@ -201,5 +201,73 @@ TEST_F(ApiTest, ServesOneSegmentsWholeStateWithItsHistoryAndHazardPositions) {
     EXPECT_EQ(doc.at("history").as_array().size(), 1U);
 }
 
+/// Segment `i` after one traversal a day for `days` days, IRI rising by 0.01 m/km a day.
+pipeline::SegmentState Aged(std::size_t i, int days) {
+    const pipeline::ModelConfig config;
+    pipeline::SegmentState s;
+    const auto id = AlmatyNetwork().segments()[i].id;
+    for (int d = 0; d < days; ++d) {
+        pipeline::Traversal t{
+            .vehicle_key = 1U + static_cast<std::uint64_t>(d % 5),
+            .speed_mps = 12,
+            .from_m = 0,
+            .to_m = 90,
+            .iri_m_per_km = 1.5F + 0.01F * static_cast<float>(d),
+            .confidence = 0.9F};
+        pipeline::Apply(s, {id, kDay + d * 86'400'000LL + 3'600'000, t}, config);
+    }
+    return s;
+}
+
+TEST_F(ApiTest, ServesNinetyDaysFromTheHistoryRecordAndTodayFromTheConditionRecord) {
+    const pipeline::ModelConfig config;
+    const std::size_t i = 700;
+    const auto id = pipeline::ToString(AlmatyNetwork().segments()[i].id);
+    const auto get = [&] {
+        const auto r = Get("/api/v1/segments/" + id, "agency-token-0123456789");
+        EXPECT_EQ(r.status, 200U);
+        return json::parse(Body(r)).as_object();
+    };
+    // Day 120 is open: 90 closed days are held (days 30..119), today is day 120.
+    const auto s = Aged(i, 121);
+    ASSERT_EQ(s.history.entries().size(), pipeline::DailyHistory::kMaxDays);
+    ASSERT_TRUE(view_.Apply(pipeline::ConditionToJson(s, config)));
+    // Without a history record: today only.
+    EXPECT_EQ(get().at("history").as_array().size(), 1U);
+    EXPECT_FALSE(get().contains("today"));
+
+    ASSERT_TRUE(view_.ApplyHistory(pipeline::HistoryToJson(s)));
+    const auto doc = get();
+    const auto& days = doc.at("history").as_array();
+    ASSERT_EQ(days.size(), 90U);                      // the newest 89 closed days, then today
+    EXPECT_EQ(days.back().at("day"), "2026-03-23");   // day 120 after 2025-11-23
+    EXPECT_EQ(days.front().at("day"), "2025-12-24");  // day 31
+    EXPECT_EQ(days[88].at("day"), "2026-03-22");
+    EXPECT_FALSE(doc.contains("today"));
+    for (std::size_t k = 1; k < days.size(); ++k) {
+        EXPECT_LT(
+            json::value_to<std::string>(days[k - 1].at("day")),
+            json::value_to<std::string>(days[k].at("day"))
+        );
+    }
+
+    // An older history record (a replay) does not replace the newer one.
+    EXPECT_FALSE(view_.ApplyHistory(pipeline::HistoryToJson(Aged(i, 60))));
+    EXPECT_EQ(get().at("history").as_array().size(), 90U);
+    // A history record ahead of the condition record held: its days from today on give way
+    // to today's entry.
+    const auto ahead = Aged(i, 125);
+    ASSERT_TRUE(view_.ApplyHistory(pipeline::HistoryToJson(ahead)));
+    const auto mixed = get().at("history").as_array();
+    ASSERT_EQ(mixed.size(), 87U);  // its closed days 34..119, then today (day 120)
+    EXPECT_EQ(mixed.back().at("day"), "2026-03-23");
+    EXPECT_EQ(mixed[85].at("day"), "2026-03-22");
+    EXPECT_EQ(mixed.front().at("day"), "2025-12-27");
+    // Not ours: refused with a reason.
+    std::string error;
+    EXPECT_FALSE(view_.ApplyHistory(R"({"segment_id":")" + id + R"(","version":3})", &error));
+    EXPECT_NE(error.find("days"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace pavewatch::gateway

@@ -839,7 +839,16 @@ TEST(Schemas, ConditionRecordsOfTheCodeFollowTheSchema) {
     EXPECT_EQ(schema.Check(doc), "") << full;
     EXPECT_FALSE(doc.at("hazards").as_array().empty());
     EXPECT_FALSE(doc.at("roughness").is_null());
-    EXPECT_GE(doc.at("history").as_array().size(), 3U);
+    EXPECT_FALSE(doc.at("today").is_null());
+    // The history record of the same state follows its own schema.
+    const Validator history_schema(LoadSchema("condition-history.schema.json"));
+    const std::string history = HistoryToJson(state);
+    const auto history_doc = json::parse(history);
+    EXPECT_EQ(history_schema.Check(history_doc), "") << history;
+    EXPECT_EQ(history_doc.at("days").as_array().size(), 3U) << history;
+    auto broken_history = history_doc;
+    broken_history.as_object()["days"].as_array()[0].as_object()["condition_index"] = -1;
+    EXPECT_NE(history_schema.Check(broken_history), "");
 
     // And the schema has teeth.
     auto broken = doc;

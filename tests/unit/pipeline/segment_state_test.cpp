@@ -144,9 +144,30 @@ TEST(SegmentState, ClosesEachDayIntoTheHistory) {
     const auto snapshot = Evaluate(s, config);
     ASSERT_TRUE(snapshot.trend_per_30d);
     EXPECT_LT(*snapshot.trend_per_30d, 0.0);
+    // The condition record carries today only; the closed days are the history record's.
     const auto record = boost::json::parse(ConditionToJson(s, config)).as_object();
-    EXPECT_EQ(record.at("history").as_array().size(), 12U);
-    EXPECT_EQ(record.at("history").as_array()[0].at("day"), "2025-11-23");
+    EXPECT_FALSE(record.contains("history"));
+    EXPECT_EQ(record.at("today").at("day"), "2025-12-04");
+    const auto history = boost::json::parse(HistoryToJson(s)).as_object();
+    EXPECT_EQ(history.at("segment_id"), "10");
+    EXPECT_EQ(history.at("version").as_int64(), 36);
+    const auto& days = history.at("days").as_array();
+    ASSERT_EQ(days.size(), 11U);
+    EXPECT_EQ(days[0].at("day"), "2025-11-23");
+    EXPECT_EQ(days[10].at("day"), "2025-12-03");
+    EXPECT_NEAR(days[0].at("iri_m_per_km").to_number<double>(), 2.0, 1e-3);
+    EXPECT_GT(  // rougher day by day
+        days[10].at("iri_m_per_km").to_number<double>(),
+        days[0].at("iri_m_per_km").to_number<double>() + 0.3
+    );
+    const auto parsed = ParseHistorySummary(HistoryToJson(s));
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->segment, SegmentId{10});
+    EXPECT_EQ(parsed->version, 36U);
+    EXPECT_FALSE(ParseHistorySummary(R"({"segment_id":"10","version":1})"));
+    EXPECT_FALSE(ParseHistorySummary(R"({"segment_id":"10","version":1,"days":{}})"));
+    EXPECT_FALSE(ParseHistorySummary(R"({"version":1,"days":[]})"));
+    EXPECT_FALSE(ParseHistorySummary("[]"));
 }
 
 TEST(SegmentState, EncodesAndDecodesExactly) {

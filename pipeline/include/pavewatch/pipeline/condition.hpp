@@ -63,6 +63,22 @@ std::string ConditionToJson(const SegmentState& state, const ModelConfig& config
 /// costs no allocation once the buffer has grown to the largest.
 void ConditionToJson(const SegmentState& state, const ModelConfig& config, std::string& out);
 
+/// The history record of a segment, as JSON: the value written to
+/// `pavewatch.condition-history` (schema docs/schemas/condition-history.schema.json), the closed
+/// days of its daily history, oldest first. Written only when they change (a day closes), so
+/// the condition record, written at every commit that touches the segment, carries today only.
+std::string HistoryToJson(const SegmentState& state);
+void HistoryToJson(const SegmentState& state, std::string& out);
+
+/// What a reader checks of a history record before keeping it.
+struct HistorySummary {
+    SegmentId segment;
+    std::uint64_t version = 0;  ///< the segment's state version when the record was written
+};
+/// Refuses records that are not ours (not an object, no segment id or version, no `days`
+/// array of at most 90 entries).
+tl::expected<HistorySummary, Error> ParseHistorySummary(std::string_view json);
+
 /// The summary of a condition record; refuses records that are not ours.
 tl::expected<ConditionSummary, Error> ParseConditionSummary(std::string_view json);
 

@@ -21,6 +21,7 @@ struct Topics {
     std::string raw_embedded = "pavewatch.raw.embedded";
     std::string observations = "pavewatch.observations";
     std::string conditions = "pavewatch.conditions";
+    std::string condition_history = "pavewatch.condition-history";
     std::string dlq = "pavewatch.dlq";
     std::string changelog = "pavewatch.wear.changelog";
     std::string hazard_actions = "pavewatch.hazard-actions";

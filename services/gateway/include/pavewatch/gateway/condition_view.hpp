@@ -21,8 +21,9 @@ struct SegmentCondition {
     std::shared_ptr<const std::string> record;  ///< the full condition record (JSON) as produced
 };
 
-/// The gateway's picture of the network: the latest condition record of every segment, fed by
-/// the `pavewatch.conditions` consumer, read by HTTP handlers and the feed.
+/// The gateway's picture of the network: the latest condition record of every segment and its
+/// latest history record, fed by the consumer of `pavewatch.conditions` and
+/// `pavewatch.condition-history`, read by HTTP handlers and the feed.
 /// Thread-safe: one writer (the consumer thread), many readers.
 class ConditionView {
 public:
@@ -37,7 +38,13 @@ public:
     /// a lower version, e.g. replayed, is ignored).
     std::optional<Change> Apply(std::string_view record_json, std::string* error = nullptr);
 
+    /// Keeps a history record (`pavewatch.condition-history`) when it is newer than the one
+    /// held; false when it is stale or refused (then `error` says why).
+    bool ApplyHistory(std::string_view record_json, std::string* error = nullptr);
+
     std::optional<SegmentCondition> Get(pipeline::SegmentId id) const;
+    /// The latest history record of a segment (JSON as produced), or null without one.
+    std::shared_ptr<const std::string> History(pipeline::SegmentId id) const;
     /// Calls `visit` for every segment of the network with its condition (nullopt: no data).
     void ForEach(const std::function<void(const pipeline::Segment&, const SegmentCondition*)>& visit
     ) const;
@@ -51,6 +58,11 @@ private:
     const pipeline::RoadNetwork& network_;
     mutable std::shared_mutex mutex_;
     std::unordered_map<pipeline::SegmentId, SegmentCondition> conditions_;
+    struct HeldHistory {
+        std::uint64_t version = 0;
+        std::shared_ptr<const std::string> record;
+    };
+    std::unordered_map<pipeline::SegmentId, HeldHistory> histories_;
     std::uint64_t generation_ = 0;
 };
 

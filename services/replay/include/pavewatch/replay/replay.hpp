@@ -75,6 +75,7 @@ struct ReplaySummary {
 /// partition. Writes to `options.out_dir`:
 ///   observations.jsonl  one object per observation (ObservationToJson), in input order
 ///   conditions.jsonl    ConditionToJson of every segment's final state, ascending segment id
+///   history.jsonl       HistoryToJson of the same states (their closed days), same order
 ///   hazards.jsonl       every hazard: those dropped from a tracker (expired or evicted
 ///                       candidates, evicted closed hazards) when they go, then the final ones,
 ///                       each with its status transitions
