@@ -11,6 +11,7 @@
 #   SCALES="10000 100000 1000000"  segments per scale
 #   N=5000000                      observations per scale (one topic per scale)
 #   RUNS=3 PEER_RUNS=1 RESTORE_RUNS=3 SEED=1
+#   STEP_MS=300                    event time between observations (larger: more days of history)
 #   BUILD=build-wearbench          Release build with the pavewatch and wear_bench targets
 #   WEAR_FLAGS="..."               extra flags for pavewatch wear (cache, RocksDB memory)
 #   PEER_FLAGS=""                  extra flags for the peer (e.g. --threads 2)
@@ -28,6 +29,7 @@ RUNS="${RUNS:-3}"
 PEER_RUNS="${PEER_RUNS:-1}"
 RESTORE_RUNS="${RESTORE_RUNS:-3}"
 SEED="${SEED:-1}"
+STEP_MS="${STEP_MS:-300}"
 BUILD="${BUILD:-$root/build-wearbench}"
 [[ "$BUILD" = /* ]] || BUILD="$root/$BUILD"
 WEAR_FLAGS="${WEAR_FLAGS:---cache-entries 1200000 --block-cache-mb 64 --write-buffer-mb 64}"
@@ -110,7 +112,7 @@ for K in $SCALES; do
     in="wb-$K-$(date +%s)-observations"
     echo "== $K segments: loading $N observations into $in (load average $(loadavg))"
     line="$("$bench" load --brokers "$BROKERS" --topic "$in" --partitions 6 --count "$N" \
-        --segments "$K" --seed "$SEED")"
+        --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")"
     echo "  $line"
     [[ "$("$bench" count --brokers "$BROKERS" --topic "$in")" == "COUNT_DONE records=$N" ]] \
         || { echo "the input topic does not hold $N records" >&2; exit 1; }
@@ -130,7 +132,7 @@ for K in $SCALES; do
         dead="$("$bench" count --brokers "$BROKERS" --topic "$name-dlq")"
         [[ "$dead" == "COUNT_DONE records=0" ]] || { echo "wear dead-lettered records: $dead" >&2; exit 1; }
         if (( r == 1 )); then
-            v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED")" \
+            v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")" \
                 || { echo "  $v" >&2; echo "the wear state differs from the offline fold" >&2; exit 1; }
             echo "  $v"
         fi
@@ -146,7 +148,7 @@ for K in $SCALES; do
                 # The slowest partition's restore (they run side by side), from the log.
                 slowest="$(grep '"message":"state restored"' "$work/$name.log" | tail -n 6 \
                     | sed -E 's/.*"seconds":([0-9.e+-]+).*/\1/' | sort -g | tail -n 1)"
-                v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED")" \
+                v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")" \
                     || { echo "  $v" >&2; echo "the restored state differs from the offline fold" >&2; exit 1; }
                 segments="$(field identical "$v")"
                 printf '  restore %d: %s slowest_partition_s=%s segments=%s load average %s\n' \

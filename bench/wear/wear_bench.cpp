@@ -240,6 +240,7 @@ int Load(const Args& args) {
     const auto count = args.Num("count");
     const auto segments = args.Num("segments");
     const auto seed = args.Num("seed", 1);
+    const auto step_ms = static_cast<std::int64_t>(args.Num("step-ms", 300));
     const auto first = args.Num("first", 0);
     const int partitions = static_cast<int>(args.Num("partitions", 6));
     if (auto t = kafka::EnsureTopics(
@@ -266,7 +267,7 @@ int Load(const Args& args) {
     const auto started = Clock::now();
     std::string value;
     for (std::uint64_t i = first; i < first + count; ++i) {
-        const auto o = simulate::SyntheticObservation(i, segments, seed);
+        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms);
         value.clear();
         pipeline::EncodeObservation(o, value);
         const std::string key = pipeline::SegmentKey(o.segment);
@@ -463,12 +464,13 @@ int Verify(const Args& args) {
     const auto count = args.Num("count");
     const auto segments = args.Num("segments");
     const auto seed = args.Num("seed", 1);
+    const auto step_ms = static_cast<std::int64_t>(args.Num("step-ms", 300));
     const int partitions = static_cast<int>(args.Num("partitions", 6));
     const pipeline::ModelConfig config;  // `pavewatch wear` without --model-config
     std::unordered_map<std::uint64_t, pipeline::SegmentState> reference;
     reference.reserve(std::min<std::uint64_t>(segments, count) * 2);
     for (std::uint64_t i = 0; i < count; ++i) {
-        const auto o = simulate::SyntheticObservation(i, segments, seed);
+        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms);
         pipeline::Apply(reference[o.segment.value()], o, config);
     }
     auto store = state::RocksSegmentStore::Open(args.Get("state-dir") + "/rocksdb");
@@ -527,13 +529,15 @@ int main(int argc, char** argv) {
     using namespace pavewatch::bench;
     const std::string usage =
         "usage: wear_bench load|count|watch|restore|verify --name value ...\n"
-        "  load    --brokers B --topic T --count N --segments K [--seed 1] [--partitions 6]\n"
+        "  load    --brokers B --topic T --count N --segments K [--seed 1] [--step-ms 300]\n"
+        "          [--partitions 6]\n"
         "          [--compression none]\n"
         "  count   --brokers B --topic T\n"
         "  watch   --brokers B --topic T --group G --pid P [--metrics-port M] [--timeout-s 900]\n"
         "          [--records-metric pavewatch_wear_records_total]\n"
         "  restore --pid P --metrics-port M [--partitions 6] [--timeout-s 900]\n"
-        "  verify  --state-dir D --count N --segments K [--seed 1] [--partitions 6]\n";
+        "  verify  --state-dir D --count N --segments K [--seed 1] [--step-ms 300]\n"
+        "          [--partitions 6]\n";
     if (argc < 2) {
         std::cerr << usage;
         return 2;

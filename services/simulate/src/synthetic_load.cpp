@@ -10,12 +10,16 @@ constexpr std::uint64_t kFirstSegment = 5'000'000'000ULL;
 
 }  // namespace
 
-pipeline::Observation
-SyntheticObservation(std::uint64_t i, std::uint64_t segments, std::uint64_t seed) {
+pipeline::Observation SyntheticObservation(
+    std::uint64_t i,
+    std::uint64_t segments,
+    std::uint64_t seed,
+    std::int64_t step_ms
+) {
     pipeline::Xoshiro256 rng(seed * 0x9E3779B97F4A7C15ULL + i);
     pipeline::Observation o;
     o.segment = pipeline::SegmentId{kFirstSegment + rng.Next() % segments};
-    o.t_ms = kStart + static_cast<pipeline::EpochMs>(i) * 300;
+    o.t_ms = kStart + static_cast<pipeline::EpochMs>(i) * step_ms;
     const double u = rng.Uniform();
     const std::uint64_t vehicle = 1 + rng.Next() % 200;
     if (u < 0.70) {

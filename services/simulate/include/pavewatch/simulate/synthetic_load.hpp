@@ -13,9 +13,14 @@ namespace pavewatch::simulate {
 
 /// Observation number `i` of a load over `segments` segments (ids from 5,000,000,000): 70 %
 /// traversals, 10 % hazard events, 10 % axle loads, 4 % strain, 3 % temperature, 3 % moisture;
-/// event times increase by 0.3 s from 2025-11-23T00:00:00Z (so a few million span days and roll
-/// the daily history). Same (i, segments, seed), same observation.
-pipeline::Observation
-SyntheticObservation(std::uint64_t i, std::uint64_t segments, std::uint64_t seed);
+/// event times increase by `step_ms` (default 0.3 s) from 2025-11-23T00:00:00Z (so a few
+/// million span days and roll the daily history). Same (i, segments, seed, step_ms), same
+/// observation.
+pipeline::Observation SyntheticObservation(
+    std::uint64_t i,
+    std::uint64_t segments,
+    std::uint64_t seed,
+    std::int64_t step_ms = 300
+);
 
 }  // namespace pavewatch::simulate

@@ -1,0 +1,64 @@
+// What one touched segment costs the wear processor at a commit: its state encoded for the
+// changelog and the store, its condition record (JSON) for pavewatch.conditions, and, once a
+// day, its history record for pavewatch.condition-history, as a function of the days of
+// history the segment holds (a segment in service for 90 days and more holds the full 90).
+// Bytes written are reported as counters. Each writes into a reused buffer, as the wear
+// processor does. Timings on a shared machine move a lot: segment_output_calls gives
+// instruction counts under callgrind.
+
+#include "pavewatch/pipeline/condition.hpp"
+#include "segment_states.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+namespace pavewatch::pipeline {
+namespace {
+
+void BM_EncodeState(benchmark::State& bench) {
+    const ModelConfig config;
+    const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
+    std::string out;
+    for (auto _ : bench) {
+        out.clear();
+        EncodeState(s, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    bench.counters["bytes"] = static_cast<double>(out.size());
+    bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
+}
+
+void BM_ConditionToJson(benchmark::State& bench) {
+    const ModelConfig config;
+    const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
+    std::string json;
+    for (auto _ : bench) {
+        json.clear();
+        ConditionToJson(s, config, json);
+        benchmark::DoNotOptimize(json.data());
+    }
+    bench.counters["bytes"] = static_cast<double>(json.size());
+    bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
+}
+
+/// The history record, written only when one of the segment's days closes.
+void BM_HistoryToJson(benchmark::State& bench) {
+    const ModelConfig config;
+    const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
+    std::string json;
+    for (auto _ : bench) {
+        json.clear();
+        HistoryToJson(s, json);
+        benchmark::DoNotOptimize(json.data());
+    }
+    bench.counters["bytes"] = static_cast<double>(json.size());
+    bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
+}
+
+BENCHMARK(BM_EncodeState)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
+BENCHMARK(BM_ConditionToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
+BENCHMARK(BM_HistoryToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
+
+}  // namespace
+}  // namespace pavewatch::pipeline
