@@ -923,10 +923,17 @@ def gateway():
     )
     d.timeseries(
         "Conditions read by outcome",
-        "Records read from the conditions topic per second: applied, stale (older than what the "
-        "gateway holds), invalid.",
+        "Records read per second from the conditions topic and from the condition history topic "
+        "(one per segment per closed day): applied, stale (older than what the gateway holds), "
+        "invalid.",
         "cps",
-        [Target(f"sum by (outcome) (rate(pavewatch_gateway_conditions_total{{{s}}}[{RATE}]))", "{{outcome}}")],
+        [
+            Target(f"sum by (outcome) (rate(pavewatch_gateway_conditions_total{{{s}}}[{RATE}]))", "{{outcome}}"),
+            Target(
+                f"sum by (outcome) (rate(pavewatch_gateway_history_records_total{{{s}}}[{RATE}]))",
+                "history {{outcome}}",
+            ),
+        ],
         w=8,
     )
     d.timeseries(
