@@ -16,44 +16,39 @@
 namespace pavewatch::pipeline {
 namespace {
 
-void BM_EncodeState(benchmark::State& bench) {
+/// Times `write(state, config, out)` into a reused buffer on the state built over range(0)
+/// days; reports the bytes written and the closed days held.
+template <typename Write>
+void Measure(benchmark::State& bench, Write write) {
     const ModelConfig config;
     const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
     std::string out;
     for (auto _ : bench) {
         out.clear();
-        EncodeState(s, out);
+        write(s, config, out);
         benchmark::DoNotOptimize(out.data());
     }
     bench.counters["bytes"] = static_cast<double>(out.size());
     bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
 }
 
+void BM_EncodeState(benchmark::State& bench) {
+    Measure(bench, [](const SegmentState& s, const ModelConfig&, std::string& out) {
+        EncodeState(s, out);
+    });
+}
+
 void BM_ConditionToJson(benchmark::State& bench) {
-    const ModelConfig config;
-    const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
-    std::string json;
-    for (auto _ : bench) {
-        json.clear();
-        ConditionToJson(s, config, json);
-        benchmark::DoNotOptimize(json.data());
-    }
-    bench.counters["bytes"] = static_cast<double>(json.size());
-    bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
+    Measure(bench, [](const SegmentState& s, const ModelConfig& config, std::string& out) {
+        ConditionToJson(s, config, out);
+    });
 }
 
 /// The history record, written only when one of the segment's days closes.
 void BM_HistoryToJson(benchmark::State& bench) {
-    const ModelConfig config;
-    const SegmentState s = StateOver(static_cast<int>(bench.range(0)), config);
-    std::string json;
-    for (auto _ : bench) {
-        json.clear();
-        HistoryToJson(s, json);
-        benchmark::DoNotOptimize(json.data());
-    }
-    bench.counters["bytes"] = static_cast<double>(json.size());
-    bench.counters["history_days"] = static_cast<double>(s.history.entries().size());
+    Measure(bench, [](const SegmentState& s, const ModelConfig&, std::string& out) {
+        HistoryToJson(s, out);
+    });
 }
 
 BENCHMARK(BM_EncodeState)->Arg(1)->Arg(7)->Arg(30)->Arg(120);

@@ -19,11 +19,14 @@ constexpr std::uint8_t kStateVersion = 2;
 
 /// Closes the day of the latest observation into the history when an observation of a later
 /// day arrives: one entry per day, computed once, from the state as it was at the day's end.
-void RollDay(SegmentState& s, EpochMs t_ms, const ModelConfig& config) {
+/// True when it added an entry.
+bool RollDay(SegmentState& s, EpochMs t_ms, const ModelConfig& config) {
     const std::int32_t day = DayNumber(t_ms);
+    bool closed = false;
     if (s.version > 0 && day > s.open_day) {
         const auto snapshot = Evaluate(s, config);
         if (snapshot.condition) {
+            closed = true;
             s.history.Record(
                 s.open_day,
                 snapshot.roughness ? std::optional<double>(snapshot.roughness->iri_m_per_km)
@@ -38,12 +41,13 @@ void RollDay(SegmentState& s, EpochMs t_ms, const ModelConfig& config) {
         s.open_day = day;
         s.open_day_esal_start = s.structural.esal_total;
     }
+    return closed;
 }
 
 }  // namespace
 
-void Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
-    RollDay(s, o.t_ms, config);
+bool Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
+    const bool closed_day = RollDay(s, o.t_ms, config);
     if (s.version == 0) {
         s.segment = o.segment;
         s.first_event_ms = o.t_ms;
@@ -142,6 +146,7 @@ void Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
         },
         o.body
     );
+    return closed_day;
 }
 
 ConditionSnapshot Evaluate(const SegmentState& s, const ModelConfig& config) {

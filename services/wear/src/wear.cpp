@@ -187,12 +187,8 @@ public:
             StoreFailed(state.error());
             return;
         }
-        pipeline::SegmentState& s = **state;
-        const std::int32_t open_day = s.open_day;
-        const bool existed = s.version > 0;
-        pipeline::Apply(s, *observation, models_.config);
-        if (existed && s.open_day != open_day) {
-            history_changed_.insert(s.segment);  // a day closed: its history record is due
+        if (pipeline::Apply(**state, *observation, models_.config)) {
+            history_changed_.insert(observation->segment);  // its history record is due
         }
         if ((++sampled_ & 63U) == 0) {
             event_age_->Observe(static_cast<double>(common::WallMs() - observation->t_ms) / 1000.0);

@@ -125,10 +125,11 @@ TEST(SegmentState, HazardsAreConfirmedActedOnAndLowerTheIndex) {
 TEST(SegmentState, ClosesEachDayIntoTheHistory) {
     const ModelConfig config;
     SegmentState s;
+    int closing = 0;  // observations that closed a day, as Apply reports them
     for (int day = 0; day < 12; ++day) {
         for (std::uint64_t v = 1; v <= 3; ++v) {
             // Roughness grows by 0.1 m/km a day: the index falls, the trend is negative.
-            Apply(
+            closing += Apply(
                 s,
                 Pass(
                     kDay0 + day * 86400000LL + static_cast<EpochMs>(v) * 1000,
@@ -140,6 +141,7 @@ TEST(SegmentState, ClosesEachDayIntoTheHistory) {
         }
     }
     EXPECT_EQ(s.history.entries().size(), 11U);  // the 12th day is still open
+    EXPECT_EQ(closing, 11);                      // the first of each later day
     EXPECT_EQ(s.history.entries().front().day, DayNumber(kDay0));
     const auto snapshot = Evaluate(s, config);
     ASSERT_TRUE(snapshot.trend_per_30d);

@@ -52,8 +52,10 @@ struct SegmentState {
     }
 };
 
-/// Folds one observation into the segment's state with the models' configuration.
-void Apply(SegmentState& state, const Observation& observation, const ModelConfig& config);
+/// Folds one observation into the segment's state with the models' configuration. True when
+/// the observation closed a day into `history` (the closed days changed: the history record of
+/// the segment is due).
+bool Apply(SegmentState& state, const Observation& observation, const ModelConfig& config);
 
 /// The segment's condition as of its latest observation: roughness summary, open hazards,
 /// structural damage and the 0-100 index combining them.
