@@ -529,9 +529,16 @@ def eos_panels(d, svc):
     )
     d.timeseries(
         "Kafka client errors",
-        "Errors reported by librdkafka per second (broker unreachable, timeouts), per instance.",
+        "Errors reported by librdkafka per second (broker unreachable, timeouts), and produced "
+        "records the broker did not take (their transaction aborts), per instance.",
         "cps",
-        [Target(f"sum by (instance) (rate({m}_kafka_errors_total{{{s}}}[{RATE}]))", "{{instance}}")],
+        [
+            Target(f"sum by (instance) (rate({m}_kafka_errors_total{{{s}}}[{RATE}]))", "{{instance}} errors"),
+            Target(
+                f"sum by (instance) (rate({m}_delivery_failures_total{{{s}}}[{RATE}]))",
+                "{{instance}} failed deliveries",
+            ),
+        ],
         w=8,
     )
     d.timeseries(

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace pavewatch::common {
 
@@ -80,6 +81,19 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
     const std::lock_guard lock(mutex_);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
+}
+
+std::optional<std::uint64_t> LogThrottle::Admit(TimePoint now) {
+    if (!window_start_ || now - *window_start_ >= interval_) {
+        window_start_ = now;
+        admitted_ = 0;
+    }
+    if (admitted_ >= burst_) {
+        ++suppressed_;
+        return std::nullopt;
+    }
+    ++admitted_;
+    return std::exchange(suppressed_, 0);
 }
 
 }  // namespace pavewatch::common

@@ -281,10 +281,7 @@ private:
             stale_->Increment();
         } else {
             invalid_->Increment();
-            log_.Warn(
-                "condition record ignored",
-                {{"partition", record.partition}, {"offset", record.offset}, {"error", error}}
-            );
+            WarnIgnored(condition_warnings_, "condition record ignored", record, error);
         }
     }
 
@@ -296,9 +293,23 @@ private:
             history_stale_->Increment();
         } else {
             history_invalid_->Increment();
+            WarnIgnored(history_warnings_, "history record ignored", record, error);
+        }
+    }
+
+    void WarnIgnored(
+        common::LogThrottle& throttle,
+        std::string_view message,
+        const kafka::RecordView& record,
+        const std::string& error
+    ) {
+        if (auto suppressed = throttle.Admit(Clock::now())) {
             log_.Warn(
-                "history record ignored",
-                {{"partition", record.partition}, {"offset", record.offset}, {"error", error}}
+                message,
+                {{"partition", record.partition},
+                 {"offset", record.offset},
+                 {"error", error},
+                 {"suppressed", *suppressed}}
             );
         }
     }
@@ -317,6 +328,10 @@ private:
     prometheus::Counter* history_stale_;
     prometheus::Counter* history_invalid_;
     prometheus::Histogram* event_age_;
+    // A gateway given another road network than the wear processor's would otherwise write a
+    // line per record; the invalid-records counters count every one.
+    common::LogThrottle condition_warnings_{10, std::chrono::seconds(10)};
+    common::LogThrottle history_warnings_{10, std::chrono::seconds(10)};
 };
 
 /// Gauges and counters derived from the feed's and the view's own counts, refreshed every second.

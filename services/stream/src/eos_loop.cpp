@@ -68,7 +68,10 @@ struct EosLoop::Impl final : Transaction {
     Clock::time_point last_commit = Clock::now();
     Clock::time_point last_broker_ok = Clock::now();
     Clock::time_point last_metrics = Clock::now();
-    Clock::time_point last_error_log{};
+    /// Kafka client errors and failed deliveries come in bursts (a lost broker fails every
+    /// queued record): a few lines per interval, with the count of those held back.
+    common::LogThrottle error_warnings{1, std::chrono::seconds(5)};
+    common::LogThrottle delivery_warnings{10, std::chrono::seconds(10)};
 
     // Metrics.
     prometheus::Family<prometheus::Counter>* records_family = nullptr;
@@ -83,6 +86,7 @@ struct EosLoop::Impl final : Transaction {
     prometheus::Gauge* queue_depth = nullptr;
     prometheus::Gauge* assigned = nullptr;
     prometheus::Counter* errors = nullptr;
+    prometheus::Counter* delivery_failures = nullptr;
     prometheus::Histogram* processing_seconds = nullptr;
     std::uint64_t processed = 0;
 
@@ -158,6 +162,12 @@ struct EosLoop::Impl final : Transaction {
                       .Help("Errors reported by the Kafka client (broker unreachable, timeouts)")
                       .Register(registry)
                       .Add({});
+        delivery_failures =
+            &prometheus::BuildCounter()
+                 .Name(prefix + "delivery_failures_total")
+                 .Help("Produced records the broker did not take (their transaction aborts)")
+                 .Register(registry)
+                 .Add({});
     }
 
     // ---- Transaction interface ------------------------------------------------------------
@@ -237,7 +247,14 @@ struct EosLoop::Impl final : Transaction {
         po.transaction_timeout = options.transaction_timeout;
         po.on_delivered = options.on_delivered;
         po.on_delivery_failure = [this](const kafka::KafkaError& e, std::string_view topic) {
-            log.Warn("delivery failed", {{"topic", topic}, {"error", e.Describe()}});
+            delivery_failures->Increment();
+            // An aborted transaction or a lost broker fails every queued record at once.
+            if (auto suppressed = delivery_warnings.Admit(Clock::now())) {
+                log.Warn(
+                    "delivery failed",
+                    {{"topic", topic}, {"error", e.Describe()}, {"suppressed", *suppressed}}
+                );
+            }
         };
         auto p = kafka::Producer::Create(WithDefaults(options.producer_properties), po);
         if (!p) {
@@ -702,9 +719,11 @@ struct EosLoop::Impl final : Transaction {
                     ReplaceConsumer(r.error);
                     continue;
                 }
-                if (Clock::now() - last_error_log > std::chrono::seconds(5)) {
-                    last_error_log = Clock::now();
-                    log.Warn("Kafka client error", {{"error", r.error.Describe()}});
+                if (auto suppressed = error_warnings.Admit(Clock::now())) {
+                    log.Warn(
+                        "Kafka client error",
+                        {{"error", r.error.Describe()}, {"suppressed", *suppressed}}
+                    );
                 }
             }
             processor.Step();

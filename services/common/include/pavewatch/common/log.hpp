@@ -1,8 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -57,6 +59,29 @@ private:
     std::string service_;
     LogLevel level_;
     std::mutex mutex_;
+};
+
+/// Keeps a warning that can fire once per record from flooding the log: lets `burst` lines
+/// through per `interval` and counts the ones it holds back, so the next line let through can
+/// say how many were suppressed (a metric counts every one of them anyway). Time is passed in,
+/// so tests drive it. Not thread-safe: one per owner thread and kind of line.
+class LogThrottle {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    LogThrottle(std::uint32_t burst, std::chrono::milliseconds interval)
+        : burst_(burst), interval_(interval) {}
+
+    /// nullopt: hold this line back. Otherwise write it, with the number of lines held back
+    /// since the last one let through.
+    std::optional<std::uint64_t> Admit(TimePoint now);
+
+private:
+    std::uint32_t burst_;
+    std::chrono::milliseconds interval_;
+    std::optional<TimePoint> window_start_;
+    std::uint32_t admitted_ = 0;
+    std::uint64_t suppressed_ = 0;
 };
 
 }  // namespace pavewatch::common
