@@ -14,6 +14,8 @@
 #   STEP_MS=300                    event time between observations (larger: more days of history)
 #   BUILD=build-wearbench          Release build with the pavewatch and wear_bench targets
 #   WEAR_FLAGS="..."               extra flags for pavewatch wear (cache, RocksDB memory)
+#   RESTORE_WITH="bin1 bin2"       pavewatch binaries each restore run uses in turn (default:
+#                                  the build's), to compare two builds' restores on one changelog
 #   PEER_FLAGS=""                  extra flags for the peer (e.g. --threads 2)
 #   JAVA_OPTS=-Xmx1g               the peer's JVM options
 #   BROKERS=127.0.0.1:9092         use a running broker instead of starting "wearbench"
@@ -94,11 +96,15 @@ results="$work/results.txt"
 echo "work folder $work; broker $BROKERS; N=$N SCALES=($SCALES) RUNS=$RUNS PEER_RUNS=$PEER_RUNS"
 echo "wear flags: $WEAR_FLAGS"
 
-# Starts `pavewatch wear` on input $1 with topics, group and state named $2 (metrics on $3).
+RESTORE_WITH="${RESTORE_WITH:-$pavewatch}"
+for bin in $RESTORE_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH: $bin is not executable" >&2; exit 1; }; done
+
+# Starts `pavewatch wear` on input $1 with topics, group and state named $2 (metrics on $3),
+# with the binary $4 (default: the build's).
 start_wear() {
-    local in="$1" name="$2" port="$3"
+    local in="$1" name="$2" port="$3" bin="${4:-$pavewatch}"
     # shellcheck disable=SC2086
-    "$pavewatch" wear --brokers "$BROKERS" --partitions 6 \
+    "$bin" wear --brokers "$BROKERS" --partitions 6 \
         --topic-observations "$in" --topic-conditions "$name-conditions" \
         --topic-condition-history "$name-history" \
         --topic-changelog "$name-changelog" --topic-dlq "$name-dlq" \
@@ -138,10 +144,11 @@ for K in $SCALES; do
         fi
         if (( r == RUNS )) && [[ "$K" == "${SCALES##* }" ]] && (( RESTORE_RUNS > 0 )); then
             for rr in $(seq 1 "$RESTORE_RUNS"); do
+              for bin in $RESTORE_WITH; do
                 rm -rf "${work:?}/$name"
                 port="$(free_port)"
                 la="$(loadavg)"
-                start_wear "$in" "$name" "$port"
+                start_wear "$in" "$name" "$port" "$bin"
                 line="$("$bench" restore --pid "$child" --metrics-port "$port" --partitions 6 \
                     --timeout-s "$TIMEOUT_S")" || { tail -n 20 "$work/$name.log" >&2; exit 1; }
                 stop_child
@@ -151,9 +158,10 @@ for K in $SCALES; do
                 v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")" \
                     || { echo "  $v" >&2; echo "the restored state differs from the offline fold" >&2; exit 1; }
                 segments="$(field identical "$v")"
-                printf '  restore %d: %s slowest_partition_s=%s segments=%s load average %s\n' \
-                    "$rr" "$line" "$slowest" "$segments" "$la"
-                echo "restore K=$K run=$rr $line slowest=$slowest segments=$segments" >> "$results"
+                printf '  restore %d (%s): %s slowest_partition_s=%s segments=%s load average %s\n' \
+                    "$rr" "$bin" "$line" "$slowest" "$segments" "$la"
+                echo "restore K=$K run=$rr bin=$bin $line slowest=$slowest segments=$segments" >> "$results"
+              done
             done
         fi
         rm -rf "${work:?}/$name"
@@ -207,11 +215,14 @@ for K in $SCALES; do
     fi
     printf '%-9s %14s %14s %14s %14s %10s %10s\n' "$K" "$ww" "$wc" "${pw:--}" "${pc:--}" "$rw" "$rc"
 done
-if grep -q '^restore ' "$results"; then
-    echo "restore: median $(grep '^restore ' "$results" | while read -r l; do
+for bin in $RESTORE_WITH; do
+    runs="$(grep "^restore .* bin=$bin " "$results" || true)"
+    [[ -n "$runs" ]] || continue
+    echo "restore ($bin): median $(while read -r l; do
         awk -v s="$(field segments "$l")" -v t="$(field slowest "$l")" 'BEGIN {printf "%.0f\n", s / t}'
-    done | median) segments/s (slowest partition), median VmHWM $(grep '^restore ' "$results" \
-        | while read -r l; do field vmhwm_kb "$l"; done | median) kB"
-fi
+    done <<<"$runs" | median) segments/s (slowest partition), median CPU $(while read -r l; do
+        field cpu_total "$l"; done <<<"$runs" | median) s, median VmHWM $(while read -r l; do
+        field vmhwm_kb "$l"; done <<<"$runs" | median) kB"
+done
 echo "load average at the end: $(loadavg)"
 cp "$results" "${RESULTS_OUT:-/dev/null}" 2>/dev/null || true

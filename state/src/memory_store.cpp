@@ -36,11 +36,12 @@ public:
     }
     tl::expected<void, StoreError> Load(
         std::int32_t partition,
-        std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+        std::vector<std::pair<pipeline::SegmentId, std::string_view>>& states
     ) override {
-        for (auto& [segment, bytes] : states) {
-            data_[detail::StateKey(partition, segment)] = std::move(bytes);
+        for (const auto& [segment, bytes] : states) {
+            data_[detail::StateKey(partition, segment)] = std::string(bytes);
         }
+        states.clear();
         return {};
     }
     tl::expected<void, StoreError> DropPartition(std::int32_t partition) override {

@@ -189,7 +189,7 @@ tl::expected<void, StoreError> RocksSegmentStore::Write(const StoreBatch& batch)
 
 tl::expected<void, StoreError> RocksSegmentStore::Load(
     std::int32_t partition,
-    std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+    std::vector<std::pair<pipeline::SegmentId, std::string_view>>& states
 ) {
     if (states.empty()) {
         return {};
@@ -197,8 +197,8 @@ tl::expected<void, StoreError> RocksSegmentStore::Load(
     std::stable_sort(states.begin(), states.end(), [](const auto& a, const auto& b) {
         return a.first.value() < b.first.value();
     });
-    // A table file takes strictly ascending keys: of two entries for one segment (the caller's
-    // contract excludes them) the later wins, as in Write().
+    // A table file takes strictly ascending keys: of two entries for one segment the later
+    // wins, as in Write().
     const std::string file = impl_->path + "/load-" + std::to_string(partition) + "-" +
                              std::to_string(impl_->loads++) + ".sst";
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->options);
@@ -210,7 +210,7 @@ tl::expected<void, StoreError> RocksSegmentStore::Load(
         }
         key.resize(detail::kPartitionPrefixBytes);
         detail::PutBigEndian(key, states[i].first.value(), 8);
-        s = writer.Put(key, states[i].second);
+        s = writer.Put(key, rocksdb::Slice(states[i].second.data(), states[i].second.size()));
     }
     if (s.ok()) {
         s = writer.Finish();

@@ -23,7 +23,6 @@
 #include <optional>
 #include <string>
 #include <unistd.h>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -61,14 +60,24 @@ struct Restore {
     std::optional<Clock::time_point> behind_since;
     std::uint64_t records = 0;
     Clock::time_point started = Clock::now();
-    /// The latest state per segment read since the last load into the store: a segment
-    /// written to the changelog several times (once per commit that touched it) is loaded once.
-    std::unordered_map<std::uint64_t, std::string> latest;
-    std::size_t buffered_bytes = 0;  ///< of `latest`, with a per-entry overhead
+    /// The states read since the last load into the store, back to back in `bytes`, in
+    /// changelog order: a segment written several times (once per commit that touched it) is
+    /// loaded once, the store keeping the later entry. One buffer rather than a string per
+    /// state: a restore reads millions of them, and their allocations cost more than the rest.
+    std::string bytes;
+    struct Entry {
+        std::uint64_t segment;
+        std::uint32_t offset;
+        std::uint32_t size;
+    };
+    std::vector<Entry> entries;
+
+    std::size_t BufferedBytes() const { return bytes.size() + entries.size() * sizeof(Entry); }
 };
 
-/// Bytes a buffered restore entry costs beyond its state: the hash node, the key, the string.
-constexpr std::size_t kRestoreEntryOverhead = 64;
+/// The most one partition's restore buffers before loading into the store, whatever
+/// --restore-buffer-mb says: entries address the buffer with 32-bit offsets.
+constexpr std::size_t kMaxRestoreShare = std::size_t{1} << 31;
 
 /// The wear processor: folds observations into per-segment state with exactly-once semantics.
 /// Lives on the EosLoop's thread.
@@ -554,9 +563,14 @@ private:
                 applied = 0;
             }
         };
-        while (!restores_.empty() && Clock::now() < deadline) {
+        // The clock is read every 64 records and after every wait for one, not per record.
+        std::uint32_t turns = 0;
+        while (!restores_.empty() && ((++turns & 63U) != 0 || Clock::now() < deadline)) {
             const auto r = restore_consumer_->Poll(std::chrono::milliseconds(5));
             if (r.status == kafka::PollStatus::kTimeout) {
+                if (Clock::now() >= deadline) {
+                    break;
+                }
                 continue;
             }
             const auto it = restores_.find(r.record.partition);
@@ -564,6 +578,8 @@ private:
                 continue;
             }
             Restore& restore = it->second;
+            const std::size_t share =
+                std::min(options_.restore_buffer_bytes / restores_.size(), kMaxRestoreShare);
             if (r.status == kafka::PollStatus::kRecord) {
                 if (r.record.key == pipeline::kPositionsKey) {
                     if (auto positions = pipeline::DecodePositions(r.record.value)) {
@@ -577,18 +593,23 @@ private:
                 } else if (!r.record.value.empty()) {
                     const auto segment = pipeline::ParseSegmentKey(r.record.key);
                     if (segment) {
-                        auto [slot, added] = restore.latest.try_emplace(segment->value());
-                        restore.buffered_bytes -= slot->second.size();
-                        restore.buffered_bytes +=
-                            r.record.value.size() + (added ? kRestoreEntryOverhead : 0);
-                        slot->second.assign(r.record.value);
+                        if (restore.bytes.capacity() == 0) {
+                            // Virtual until written: only the bytes appended take memory.
+                            restore.bytes.reserve(share);
+                        }
+                        restore.entries.push_back(
+                            {segment->value(),
+                             static_cast<std::uint32_t>(restore.bytes.size()),
+                             static_cast<std::uint32_t>(r.record.value.size())}
+                        );
+                        restore.bytes.append(r.record.value);
                     }
                 }
                 restore.next = r.record.offset + 1;
                 ++restore.records;
                 ++applied;
-                const std::size_t share = options_.restore_buffer_bytes / restores_.size();
-                if (restore.buffered_bytes >= share && !LoadRestored(r.record.partition, restore)) {
+                if (restore.BufferedBytes() >= share &&
+                    !LoadRestored(r.record.partition, restore, share)) {
                     count_applied();
                     return;
                 }
@@ -619,19 +640,27 @@ private:
         restore_remaining_->Set(static_cast<double>(remaining));
     }
 
-    /// Loads the states buffered for partition p into the store, as one sorted file.
-    bool LoadRestored(std::int32_t p, Restore& restore) {
-        if (restore.latest.empty()) {
+    /// Loads the states buffered for partition p into the store, as one sorted file. The
+    /// buffer is kept for the next states unless it outgrew the partition's `share` (more
+    /// partitions are restoring than when it was sized).
+    bool LoadRestored(std::int32_t p, Restore& restore, std::size_t share) {
+        if (restore.entries.empty()) {
             return true;
         }
-        std::vector<std::pair<pipeline::SegmentId, std::string>> states;
-        states.reserve(restore.latest.size());
-        for (auto& [segment, bytes] : restore.latest) {
-            states.emplace_back(pipeline::SegmentId{segment}, std::move(bytes));
+        std::vector<std::pair<pipeline::SegmentId, std::string_view>> states;
+        states.reserve(restore.entries.size());
+        for (const auto& e : restore.entries) {
+            states.emplace_back(
+                pipeline::SegmentId{e.segment},
+                std::string_view(restore.bytes).substr(e.offset, e.size)
+            );
         }
-        restore.latest = {};  // hand the memory back rather than keep the table
-        restore.buffered_bytes = 0;
         auto loaded = store_.Load(p, states);
+        restore.entries.clear();
+        restore.bytes.clear();
+        if (restore.bytes.capacity() > share) {
+            restore.bytes = std::string();  // hand the memory back
+        }
         if (!loaded) {
             StoreFailed(loaded.error());
             return false;
@@ -650,7 +679,7 @@ private:
         Restore& r = it->second;
         const state::PartitionMeta meta{
             positions.observations, positions.actions, std::max(r.next, r.end)};
-        if (!LoadRestored(p, r)) {
+        if (!LoadRestored(p, r, 0)) {
             return;
         }
         // The offsets after the states: a process killed in between restores again.

@@ -52,8 +52,10 @@ public:
         last_batch_puts = batch.puts.size();
         return inner_->Write(batch);
     }
-    tl::expected<void, StoreError>
-    Load(std::int32_t partition, std::vector<std::pair<SegmentId, std::string>>& states) override {
+    tl::expected<void, StoreError> Load(
+        std::int32_t partition,
+        std::vector<std::pair<SegmentId, std::string_view>>& states
+    ) override {
         return inner_->Load(partition, states);
     }
     tl::expected<void, StoreError> DropPartition(std::int32_t partition) override {

@@ -148,11 +148,12 @@ TEST_P(SegmentStoreContract, LoadAddsStatesAndOverridesEarlierWrites) {
     written.meta = PartitionMeta{5, 5, 5};
     ASSERT_TRUE(store_->Write(written).has_value());
     // Out of order, one segment already stored, one above 2^32.
-    std::vector<std::pair<SegmentId, std::string>> loaded = {
+    std::vector<std::pair<SegmentId, std::string_view>> loaded = {
         {SegmentId{(1ULL << 40) + 3}, "loaded-big"},
         {SegmentId{9}, "loaded-9"},
         {SegmentId{4}, "loaded-4"}};
     ASSERT_TRUE(store_->Load(2, loaded).has_value());
+    EXPECT_TRUE(loaded.empty());  // consumed
     const std::vector<std::pair<std::uint64_t, std::string>> want = {
         {1, "written-1"}, {4, "loaded-4"}, {9, "loaded-9"}, {(1ULL << 40) + 3, "loaded-big"}};
     EXPECT_EQ(Scan(2), want);
@@ -163,7 +164,7 @@ TEST_P(SegmentStoreContract, LoadAddsStatesAndOverridesEarlierWrites) {
     EXPECT_EQ(**meta, (PartitionMeta{5, 5, 5}));
 
     // A later load and a later write each win over what came before.
-    std::vector<std::pair<SegmentId, std::string>> again = {{SegmentId{4}, "reloaded-4"}};
+    std::vector<std::pair<SegmentId, std::string_view>> again = {{SegmentId{4}, "reloaded-4"}};
     ASSERT_TRUE(store_->Load(2, again).has_value());
     StoreBatch after;
     after.partition = 2;
@@ -185,13 +186,29 @@ TEST_P(SegmentStoreContract, LoadAfterDropRebuildsOnlyThatPartition) {
         ASSERT_TRUE(store_->Write(batch).has_value());
     }
     ASSERT_TRUE(store_->DropPartition(1).has_value());
-    std::vector<std::pair<SegmentId, std::string>> loaded = {{SegmentId{2}, "new"}};
+    std::vector<std::pair<SegmentId, std::string_view>> loaded = {{SegmentId{2}, "new"}};
     ASSERT_TRUE(store_->Load(1, loaded).has_value());
     const std::vector<std::pair<std::uint64_t, std::string>> rebuilt = {{2, "new"}};
     EXPECT_EQ(Scan(1), rebuilt);  // segment 1 stays dropped
     EXPECT_EQ(Scan(0).size(), 2U);
-    std::vector<std::pair<SegmentId, std::string>> none;
+    std::vector<std::pair<SegmentId, std::string_view>> none;
     EXPECT_TRUE(store_->Load(1, none).has_value());
+}
+
+TEST_P(SegmentStoreContract, OfTwoLoadedEntriesForOneSegmentTheLaterWins) {
+    // A restore buffers the changelog as read: a segment written at two commits comes twice.
+    // The bytes live in one buffer, as the restore's do, and are gone once Load returns.
+    auto buffer = std::make_unique<std::string>("first-7second-7only-3third-7");
+    const std::string_view b(*buffer);
+    std::vector<std::pair<SegmentId, std::string_view>> loaded = {
+        {SegmentId{7}, b.substr(0, 7)},
+        {SegmentId{7}, b.substr(7, 8)},
+        {SegmentId{3}, b.substr(15, 6)},
+        {SegmentId{7}, b.substr(21, 7)}};
+    ASSERT_TRUE(store_->Load(4, loaded).has_value());
+    buffer.reset();
+    const std::vector<std::pair<std::uint64_t, std::string>> want = {{3, "only-3"}, {7, "third-7"}};
+    EXPECT_EQ(Scan(4), want);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -265,12 +282,11 @@ TEST(RocksSegmentStore, LoadedStatesSurviveAReopenAndLeaveNoFilesBehind) {
         ASSERT_NE(store, nullptr);
         ASSERT_TRUE(store->DropPartition(0).has_value());
         for (int chunk = 0; chunk < 3; ++chunk) {
-            std::vector<std::pair<SegmentId, std::string>> states;
+            const std::string value = std::to_string(chunk) + std::string(200, 'x');
+            std::vector<std::pair<SegmentId, std::string_view>> states;
             for (std::uint64_t s = 0; s < 5000; ++s) {
                 // Chunks overlap: the last chunk's value must win for every segment.
-                states.emplace_back(
-                    SegmentId{s * 3 + 1}, std::to_string(chunk) + std::string(200, 'x')
-                );
+                states.emplace_back(SegmentId{s * 3 + 1}, value);
             }
             ASSERT_TRUE(store->Load(0, states).has_value());
         }

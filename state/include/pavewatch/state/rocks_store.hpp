@@ -53,7 +53,7 @@ public:
     tl::expected<void, StoreError> Write(const StoreBatch& batch) override;
     tl::expected<void, StoreError> Load(
         std::int32_t partition,
-        std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+        std::vector<std::pair<pipeline::SegmentId, std::string_view>>& states
     ) override;
     tl::expected<void, StoreError> DropPartition(std::int32_t partition) override;
     tl::expected<void, StoreError> ForEach(

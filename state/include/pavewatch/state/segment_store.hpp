@@ -72,14 +72,15 @@ public:
     ) = 0;
     /// Applies every write of the batch, or none.
     virtual tl::expected<void, StoreError> Write(const StoreBatch& batch) = 0;
-    /// Bulk-loads states into a partition, replacing what is stored for the same segments; each
-    /// segment at most once, in any order (`states` is consumed). For restores: the
-    /// RocksDB store writes them as one sorted table file and ingests it, so they pass neither
-    /// the memtables nor, when the partition holds nothing in their key range, a compaction.
+    /// Bulk-loads states into a partition, replacing what is stored for the same segments, in
+    /// any order; of two entries for one segment the later wins (`states` is consumed; the
+    /// bytes it views need to live only until the call returns). For restores: the RocksDB
+    /// store writes them as one sorted table file and ingests it, so they pass neither the
+    /// memtables nor, when the partition holds nothing in their key range, a compaction.
     /// Later loads and writes win over earlier ones, as with Write().
     virtual tl::expected<void, StoreError> Load(
         std::int32_t partition,
-        std::vector<std::pair<pipeline::SegmentId, std::string>>& states
+        std::vector<std::pair<pipeline::SegmentId, std::string_view>>& states
     ) = 0;
     /// Removes a partition's segments and metadata (before rebuilding it from the changelog).
     virtual tl::expected<void, StoreError> DropPartition(std::int32_t partition) = 0;
