@@ -510,6 +510,7 @@ int Main(int argc, char** argv) {
     long long resume_window_s = feed_options.resume_window.count();
     http::ServerOptions server_options;
     long long request_timeout_ms = server_options.request_timeout.count();
+    std::size_t send_buffer_kb = server_options.socket_send_buffer_bytes >> 10;
     po::options_description desc(
         "pavewatch gateway: live condition map, REST API, WebSocket feed and metrics"
     );
@@ -545,10 +546,13 @@ int Main(int argc, char** argv) {
         "how long a dropped feed session can be resumed, seconds"
     )("http-request-timeout-ms",
       po::value(&request_timeout_ms)->default_value(request_timeout_ms),
-      "time a client has to send a whole HTTP request (slow clients are cut off)"
-    )("http-max-connections",
-      po::value(&server_options.max_connections)->default_value(server_options.max_connections),
-      "open connections (feed included) above which new ones are refused with 503");
+      "time a client has to send a whole HTTP request (slow clients are cut off)")(
+        "http-max-connections",
+        po::value(&server_options.max_connections)->default_value(server_options.max_connections),
+        "open connections (feed included) above which new ones are refused with 503"
+    )("http-send-buffer-kb",
+      po::value(&send_buffer_kb)->default_value(send_buffer_kb),
+      "kernel send buffer of each connection, KiB (0: the kernel's autotuning)");
     auto parsed = common::ParseOptions(argc, argv, desc);
     if (!parsed) {
         std::cerr << "pavewatch gateway: " << parsed.error()
@@ -590,6 +594,11 @@ int Main(int argc, char** argv) {
         return 2;
     }
     server_options.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+    if (send_buffer_kb != 0 && (send_buffer_kb < 16 || send_buffer_kb > 65536)) {
+        std::cerr << "pavewatch gateway: --http-send-buffer-kb must be 0 or within 16..65536\n";
+        return 2;
+    }
+    server_options.socket_send_buffer_bytes = send_buffer_kb << 10;
     if (port < 0 || port > 65535 || threads < 1 || threads > 64) {
         std::cerr
             << "pavewatch gateway: --port must be within 0..65535 and --threads within 1..64\n";

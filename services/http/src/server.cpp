@@ -312,6 +312,15 @@ void Server::Impl::Accept() {
             socket.write_some(asio::buffer(kBusy), ignored);
             socket.close(ignored);
         } else {
+            if (options.socket_send_buffer_bytes > 0) {
+                beast::error_code ignored;  // a refused size leaves the kernel's own
+                socket.set_option(
+                    asio::socket_base::send_buffer_size(
+                        static_cast<int>(options.socket_send_buffer_bytes)
+                    ),
+                    ignored
+                );
+            }
             std::make_shared<HttpSession>(std::move(socket), *this)->Run();
         }
         Accept();

@@ -1,5 +1,6 @@
-// The HTTP server's connection limit: above it a new connection gets a 503 problem document and
-// is closed, and the others keep being served.
+// The HTTP server's connection limits: above the connection limit a new connection gets a 503
+// problem document and is closed, and the others keep being served; the kernel's send buffer of
+// a connection is bounded when asked.
 
 #include "pavewatch/http/server.hpp"
 #include "pavewatch/test_support/net_client.hpp"
@@ -7,10 +8,17 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace pavewatch::http {
@@ -57,6 +65,72 @@ TEST(HttpServer, AboveTheConnectionLimitAnswers503AndServesTheOthers) {
     }
     EXPECT_EQ(status, 200);
     server.Stop();
+}
+
+/// The bytes the kernel holds unacknowledged for the IPv4 TCP connection from local port
+/// `local` to remote port `remote` (tx_queue of /proc/net/tcp), if there is one.
+std::optional<std::uint64_t> SendQueueBytes(int local, int remote) {
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string slot, local_address, remote_address, state, queues;
+        fields >> slot >> local_address >> remote_address >> state >> queues;
+        const auto port_of = [](const std::string& address) {
+            return std::stoi(address.substr(address.find(':') + 1), nullptr, 16);
+        };
+        if (port_of(local_address) == local && port_of(remote_address) == remote) {
+            return std::stoull(queues.substr(0, queues.find(':')), nullptr, 16);
+        }
+    }
+    return std::nullopt;
+}
+
+/// Serves a 32 MiB response to a client that sends its request and then reads nothing; returns
+/// the most the server's side of the connection held in the kernel within 2 s.
+std::uint64_t HeldForAClientThatStopsReading(std::size_t send_buffer_bytes) {
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    options.socket_send_buffer_bytes = send_buffer_bytes;
+    Server server(options, [](const Request&) {
+        Response r;
+        r.content_type = "application/octet-stream";
+        r.body = std::string(32U << 20, 'x');
+        return r;
+    });
+    EXPECT_TRUE(server.Start());
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket client(io);
+    client.open(boost::asio::ip::tcp::v4());
+    // A small receive window, so that what piles up is on the server's side.
+    client.set_option(boost::asio::socket_base::receive_buffer_size(16384));
+    client.connect(boost::asio::ip::tcp::endpoint(
+        boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())
+    ));
+    const std::string request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    boost::asio::write(client, boost::asio::buffer(request));
+    std::uint64_t most = 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (auto held = SendQueueBytes(server.port(), client.local_endpoint().port())) {
+            most = std::max(most, *held);
+        }
+    }
+    client.close();
+    server.Stop();
+    return most;
+}
+
+TEST(HttpServer, ASendBufferBoundsWhatAClientThatStopsReadingHoldsInTheKernel) {
+    const std::uint64_t bounded = HeldForAClientThatStopsReading(64U << 10);
+    const std::uint64_t autotuned = HeldForAClientThatStopsReading(0);
+    // Linux doubles the size asked for; the payload queued stays within that.
+    EXPECT_GT(bounded, 0U);
+    EXPECT_LE(bounded, 2U * (64U << 10));
+    // Left to the kernel, the same client makes it hold far more: the bound is what keeps it.
+    EXPECT_GT(autotuned, 4U * bounded) << "bounded " << bounded << ", autotuned " << autotuned;
 }
 
 }  // namespace

@@ -82,6 +82,11 @@ struct ServerOptions {
     std::chrono::milliseconds write_timeout{30000};
     /// Open connections (HTTP and upgraded) above which new ones get 503 and are closed.
     std::size_t max_connections = 20000;
+    /// The kernel's send buffer of every accepted connection (SO_SNDBUF), bounding what a client
+    /// that stops reading holds in the kernel beyond the server's own queues; 0 leaves it to
+    /// the kernel's autotuning (up to net.ipv4.tcp_wmem's maximum, 4 MiB on Debian). Linux
+    /// doubles the value asked for, for its bookkeeping.
+    std::size_t socket_send_buffer_bytes = 0;
 };
 
 /// Counts the server reports (for metrics).
