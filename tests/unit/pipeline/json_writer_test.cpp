@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -49,6 +50,56 @@ TEST(JsonWriter, AnyStringReadsBackTheSame) {
         ASSERT_EQ(o.size(), 1U);
         EXPECT_EQ(std::string(o.begin()->key()), s) << out;
         EXPECT_EQ(std::string(o.begin()->value().as_string()), s) << out;
+    }
+}
+
+/// The JSON text of `s` as the writer must produce it, one character at a time.
+std::string QuotedByHand(const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            const std::string named = c == '\n'   ? "\\n"
+                                      : c == '\r' ? "\\r"
+                                      : c == '\t' ? "\\t"
+                                                  : "";
+            if (!named.empty()) {
+                out += named;
+            } else {
+                char buf[8];
+                std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+                out += buf;
+            }
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+TEST(JsonWriter, FindsACharacterToEscapeAtEveryPositionOfALongString) {
+    // Strings are scanned eight bytes at a time: an escape at any offset within a word or in
+    // the tail, and bytes that sit next to the escaped ones in value (0x1f and 0x20, '!' and
+    // '#' beside '"', '[' and ']' beside '\\', 0x7f, UTF-8 bytes), must all come out right.
+    const std::string specials = std::string("\"\\\x1f\x00\n\x01", 6);
+    const std::string neighbours = std::string(" !#[]\x7f") + "ж";
+    for (std::size_t length = 1; length <= 40; ++length) {
+        for (std::size_t at = 0; at < length; ++at) {
+            for (const char special : specials + neighbours) {
+                std::string s(length, 'k');
+                s[at] = special;
+                std::string out;
+                JsonWriter w(out);
+                w.BeginObject();
+                w.Key(s).String(s);
+                w.EndObject();
+                const std::string q = QuotedByHand(s);
+                ASSERT_EQ(out, "{" + q + ":" + q + "}") << "length " << length << " at " << at;
+            }
+        }
     }
 }
 
