@@ -86,6 +86,29 @@ await runChecks('map_test', env, async (t) => {
 
   await t.screenshot('map.png');
 
+  await t.check('hazard markers follow the status filter; candidates hidden until asked for', async () => {
+    // The simulated fleet reports candidates within seconds; wait for one to tell the filter's
+    // effect apart.
+    await waitFor(page, 'no candidate hazard reported', () => (window.pavewatch.hazardCounts().candidate ?? 0) > 0, undefined, 30_000);
+    const shownNow = (statuses) =>
+      page.evaluate((shown) => {
+        const counts = window.pavewatch.hazardCounts();
+        return { expected: shown.reduce((a, s) => a + (counts[s] ?? 0), 0), drawn: window.pavewatch.hazardsDrawn, candidates: counts.candidate };
+      }, statuses);
+    const open = ['confirmed', 'acknowledged', 'repair_reported', 'disputed'];
+    const before = await shownNow(open);
+    if (before.drawn !== before.expected) throw new Error(`${before.drawn} markers drawn by default, ${before.expected} open confirmed hazards`);
+    const box = page.locator('[data-testid="filter-hazard-candidate"]');
+    if (await box.isChecked()) throw new Error('the candidate filter is on by default');
+    await box.check();
+    const after = await shownNow([...open, 'candidate']);
+    if (after.drawn !== after.expected) throw new Error(`${after.drawn} markers drawn with candidates on, ${after.expected} hazards of those statuses`);
+    await box.uncheck();
+    const again = await shownNow(open);
+    if (again.drawn !== again.expected) throw new Error(`${again.drawn} markers drawn with candidates off again, ${again.expected} expected`);
+    return `${before.drawn} markers by default; ${after.drawn} with ${after.candidates} candidates shown`;
+  });
+
   await t.check('a live update changes the map within 10 s', async () => {
     await page.evaluate(() => {
       const pw = window.pavewatch;

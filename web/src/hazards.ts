@@ -7,9 +7,12 @@ import { HAZARD_STATUSES, isHazardStatus } from './types';
 
 /** Statuses fetched from `api/v1/hazards` at start. */
 export const FETCHED_STATUSES: readonly HazardStatus[] = HAZARD_STATUSES;
-/** Statuses shown until the user changes the filter (closed ones hidden). */
+/**
+ * Statuses shown until the user changes the filter: the open hazards that vehicles have
+ * confirmed. Candidates (one vehicle's detections, most of which never confirm) would bury
+ * them, and closed ones are history; the legend counts and toggles both.
+ */
 export const DEFAULT_SHOWN_STATUSES: readonly HazardStatus[] = [
-  'candidate',
   'confirmed',
   'acknowledged',
   'repair_reported',

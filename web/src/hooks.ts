@@ -18,6 +18,8 @@ export interface PaveWatchHooks {
   readonly snapshotsReceived: number;
   /** Hazard markers currently on the map (after filters). */
   readonly hazardsDrawn: number;
+  /** Hazards known per status, drawn or not (as the legend counts them, without its delay). */
+  hazardCounts(): Record<string, number>;
   /** Role and zone announced by the server's `hello` (null before it). */
   readonly role: string | null;
   readonly zone: unknown;

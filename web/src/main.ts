@@ -103,6 +103,9 @@ installHooks({
   get hazardsDrawn() {
     return hazards.drawnCount();
   },
+  hazardCounts() {
+    return hazards.counts();
+  },
   get role() {
     return state.role;
   },
