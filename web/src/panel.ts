@@ -179,7 +179,9 @@ export class SegmentPanel {
         ),
       );
       parts.push(section('Hazards', this.hazardList(d), 'panel-hazards'));
-      parts.push(section(`Last ${d.history?.length ?? 0} days`, renderTrendChart(d.history), 'panel-trend'));
+      const days = d.history?.length ?? 0;
+      const title = days === 0 ? 'History' : days === 1 ? 'Last day' : `Last ${days} days`;
+      parts.push(section(title, renderTrendChart(d.history), 'panel-trend'));
     }
     this.root.replaceChildren(...parts);
   }
