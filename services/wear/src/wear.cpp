@@ -71,6 +71,7 @@ struct Restore {
         std::uint32_t size;
     };
     std::vector<Entry> entries;
+    std::uint64_t files = 0;  ///< sorted files loaded into the store so far
 
     std::size_t BufferedBytes() const { return bytes.size() + entries.size() * sizeof(Entry); }
 };
@@ -592,27 +593,16 @@ private:
                     }
                 } else if (!r.record.value.empty()) {
                     const auto segment = pipeline::ParseSegmentKey(r.record.key);
-                    if (segment) {
-                        if (restore.bytes.capacity() == 0) {
-                            // Virtual until written: only the bytes appended take memory.
-                            restore.bytes.reserve(share);
-                        }
-                        restore.entries.push_back(
-                            {segment->value(),
-                             static_cast<std::uint32_t>(restore.bytes.size()),
-                             static_cast<std::uint32_t>(r.record.value.size())}
-                        );
-                        restore.bytes.append(r.record.value);
+                    if (segment && !BufferState(
+                                       r.record.partition, restore, *segment, r.record.value, share
+                                   )) {
+                        count_applied();
+                        return;
                     }
                 }
                 restore.next = r.record.offset + 1;
                 ++restore.records;
                 ++applied;
-                if (restore.BufferedBytes() >= share &&
-                    !LoadRestored(r.record.partition, restore, share)) {
-                    count_applied();
-                    return;
-                }
                 if (restore.next >= restore.end) {
                     count_applied();
                     Settle(r.record.partition);
@@ -640,6 +630,36 @@ private:
         restore_remaining_->Set(static_cast<double>(remaining));
     }
 
+    /// Appends one state to partition p's restore buffer. What the buffer holds is loaded into
+    /// the store first when the state would take it past the partition's `share`, or past the
+    /// room it has: the buffer never grows by reallocation, which would copy all it holds.
+    bool BufferState(
+        std::int32_t p,
+        Restore& restore,
+        pipeline::SegmentId segment,
+        std::string_view value,
+        std::size_t share
+    ) {
+        if (!restore.entries.empty() &&
+            (restore.BufferedBytes() + value.size() + sizeof(Restore::Entry) > share ||
+             restore.bytes.size() + value.size() > restore.bytes.capacity()) &&
+            !LoadRestored(p, restore, share)) {
+            return false;
+        }
+        if (restore.entries.empty() && restore.bytes.capacity() < std::max(share, value.size())) {
+            // Sized once per fill (it is empty here, so nothing is copied); virtual until
+            // written: only the bytes appended take memory.
+            restore.bytes.reserve(std::max(share, value.size()));
+        }
+        restore.entries.push_back(
+            {segment.value(),
+             static_cast<std::uint32_t>(restore.bytes.size()),
+             static_cast<std::uint32_t>(value.size())}
+        );
+        restore.bytes.append(value);
+        return true;
+    }
+
     /// Loads the states buffered for partition p into the store, as one sorted file. The
     /// buffer is kept for the next states unless it outgrew the partition's `share` (more
     /// partitions are restoring than when it was sized).
@@ -656,6 +676,7 @@ private:
             );
         }
         auto loaded = store_.Load(p, states);
+        ++restore.files;
         restore.entries.clear();
         restore.bytes.clear();
         if (restore.bytes.capacity() > share) {
@@ -693,7 +714,8 @@ private:
         const double seconds = std::chrono::duration<double>(Clock::now() - r.started).count();
         restore_seconds_->Observe(seconds);
         log_.Info(
-            "state restored", {{"partition", p}, {"records", r.records}, {"seconds", seconds}}
+            "state restored",
+            {{"partition", p}, {"records", r.records}, {"files", r.files}, {"seconds", seconds}}
         );
         partitions_[p] = meta;
         restores_.erase(it);
