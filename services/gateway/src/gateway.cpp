@@ -109,6 +109,23 @@ private:
 /// (read_committed, from the start) into the view and the feed; ready once it has reached the end
 /// of every partition of both once.
 class ConditionsReader {
+    /// What became of the records read from one topic: counted by outcome, and a warning for
+    /// each ignored one, throttled (a gateway given another road network than the wear
+    /// processor's would otherwise write a line per record; the counter counts every one).
+    struct Outcomes {
+        Outcomes(prometheus::Registry& registry, const std::string& name, const std::string& help)
+            : family(prometheus::BuildCounter().Name(name).Help(help).Register(registry)),
+              applied(family.Add({{"outcome", "applied"}})),
+              stale(family.Add({{"outcome", "stale"}})),
+              invalid(family.Add({{"outcome", "invalid"}})) {}
+
+        prometheus::Family<prometheus::Counter>& family;
+        prometheus::Counter& applied;
+        prometheus::Counter& stale;
+        prometheus::Counter& invalid;
+        common::LogThrottle warnings{10, std::chrono::seconds(10)};
+    };
+
 public:
     ConditionsReader(
         const common::KafkaOptions& kafka,
@@ -118,27 +135,23 @@ public:
         common::Logger& log,
         prometheus::Registry& registry
     )
-        : kafka_(kafka), view_(view), hub_(hub), actions_(actions), log_(log) {
-        consumed_ = &prometheus::BuildCounter()
-                         .Name("pavewatch_gateway_conditions_total")
-                         .Help(
-                             "Condition records read from the conditions topic, by outcome "
-                             "(applied, stale, invalid)"
-                         )
-                         .Register(registry);
-        applied_ = &consumed_->Add({{"outcome", "applied"}});
-        stale_ = &consumed_->Add({{"outcome", "stale"}});
-        invalid_ = &consumed_->Add({{"outcome", "invalid"}});
-        auto& history = prometheus::BuildCounter()
-                            .Name("pavewatch_gateway_history_records_total")
-                            .Help(
-                                "History records read from the condition history topic, by "
-                                "outcome (applied, stale, invalid)"
-                            )
-                            .Register(registry);
-        history_applied_ = &history.Add({{"outcome", "applied"}});
-        history_stale_ = &history.Add({{"outcome", "stale"}});
-        history_invalid_ = &history.Add({{"outcome", "invalid"}});
+        : kafka_(kafka),
+          view_(view),
+          hub_(hub),
+          actions_(actions),
+          log_(log),
+          conditions_(
+              registry,
+              "pavewatch_gateway_conditions_total",
+              "Condition records read from the conditions topic, by outcome (applied, stale, "
+              "invalid)"
+          ),
+          history_(
+              registry,
+              "pavewatch_gateway_history_records_total",
+              "History records read from the condition history topic, by outcome (applied, "
+              "stale, invalid)"
+          ) {
         event_age_ = &prometheus::BuildHistogram()
                           .Name("pavewatch_gateway_event_age_seconds")
                           .Help(
@@ -269,7 +282,7 @@ private:
     void ApplyCondition(const kafka::RecordView& record) {
         std::string error;
         if (auto change = view_.Apply(record.value, &error)) {
-            applied_->Increment();
+            conditions_.applied.Increment();
             hub_.Publish(change->before, change->now);
             if (ready_.load() && change->now.summary.updated_ms > 0) {
                 event_age_->Observe(std::max(
@@ -278,32 +291,31 @@ private:
                 ));
             }
         } else if (error.empty()) {
-            stale_->Increment();
+            conditions_.stale.Increment();
         } else {
-            invalid_->Increment();
-            WarnIgnored(condition_warnings_, "condition record ignored", record, error);
+            Ignored(conditions_, "condition record ignored", record, error);
         }
     }
 
     void ApplyHistory(const kafka::RecordView& record) {
         std::string error;
         if (view_.ApplyHistory(record.value, &error)) {
-            history_applied_->Increment();
+            history_.applied.Increment();
         } else if (error.empty()) {
-            history_stale_->Increment();
+            history_.stale.Increment();
         } else {
-            history_invalid_->Increment();
-            WarnIgnored(history_warnings_, "history record ignored", record, error);
+            Ignored(history_, "history record ignored", record, error);
         }
     }
 
-    void WarnIgnored(
-        common::LogThrottle& throttle,
+    void Ignored(
+        Outcomes& outcomes,
         std::string_view message,
         const kafka::RecordView& record,
         const std::string& error
     ) {
-        if (auto suppressed = throttle.Admit(Clock::now())) {
+        outcomes.invalid.Increment();
+        if (auto suppressed = outcomes.warnings.Admit(Clock::now())) {
             log_.Warn(
                 message,
                 {{"partition", record.partition},
@@ -320,18 +332,9 @@ private:
     KafkaActionSink& actions_;
     common::Logger& log_;
     std::atomic<bool> ready_{false};
-    prometheus::Family<prometheus::Counter>* consumed_;
-    prometheus::Counter* applied_;
-    prometheus::Counter* stale_;
-    prometheus::Counter* invalid_;
-    prometheus::Counter* history_applied_;
-    prometheus::Counter* history_stale_;
-    prometheus::Counter* history_invalid_;
+    Outcomes conditions_;
+    Outcomes history_;
     prometheus::Histogram* event_age_;
-    // A gateway given another road network than the wear processor's would otherwise write a
-    // line per record; the invalid-records counters count every one.
-    common::LogThrottle condition_warnings_{10, std::chrono::seconds(10)};
-    common::LogThrottle history_warnings_{10, std::chrono::seconds(10)};
 };
 
 /// Gauges and counters derived from the feed's and the view's own counts, refreshed every second.
