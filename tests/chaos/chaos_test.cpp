@@ -98,6 +98,16 @@ protected:
     void ExpectExact(std::uint64_t observations, std::uint64_t segments) {
         const auto reference =
             ReferenceFold(observations, segments, seed_, pipeline::ModelConfig{});
+        // A killed instance leaves its open transaction until the broker aborts it (the
+        // transaction timeout, 10 s); a read_committed reader stops in front of it and would
+        // miss what the survivor wrote after it. Wait until no transaction is open.
+        EXPECT_TRUE(test_support::Eventually(
+            [&] {
+                return test_support::EndOffsets(topics_.topics.changelog, true) ==
+                       test_support::EndOffsets(topics_.topics.changelog, false);
+            },
+            60s
+        )) << "a transaction on the changelog stayed open";
         std::map<std::int32_t, pipeline::InputPositions> positions;
         const auto actual = ChangelogStates(topics_.topics.changelog, &positions);
         // The changelog knows where the input stands for the states it holds: exactly where

@@ -193,13 +193,13 @@ ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
     return records;
 }
 
-std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic) {
+std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic, bool read_committed) {
     auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
     if (!count) {
         throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
     }
     kafka::ConsumerOptions options;
-    options.read_committed = true;
+    options.read_committed = read_committed;
     auto consumer = kafka::Consumer::Create(Client("test-offsets-" + UniqueSuffix()), options);
     if (!consumer) {
         throw std::runtime_error(consumer.error().Describe());

@@ -51,8 +51,10 @@ std::vector<ConsumedRecord> ConsumeToEnd(
     std::chrono::milliseconds timeout = std::chrono::seconds(60)
 );
 
-/// End offset of every partition of `topic` (the last stable offset).
-std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic);
+/// End offset of every partition of `topic`: the last stable offset (no open transaction
+/// before it) when `read_committed`, else the high watermark.
+std::map<std::int32_t, std::int64_t>
+EndOffsets(const std::string& topic, bool read_committed = true);
 
 /// Offsets committed by consumer group `group` on `topic` (-1 where none).
 std::map<std::int32_t, std::int64_t>
