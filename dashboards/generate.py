@@ -821,6 +821,32 @@ def state_store():
         w=8,
     )
     d.timeseries(
+        "State lookups",
+        "Segment state lookups per second by where the state was found: in memory, read from "
+        "RocksDB, or new; and clean states evicted from memory to stay within --cache-entries "
+        "(the least recently used go first).",
+        "cps",
+        [
+            Target(f"sum by (found) (rate(pavewatch_wear_cache_lookups_total{{{s}}}[{RATE}]))", "{{found}}"),
+            Target(f"sum(rate(pavewatch_wear_cache_evictions_total{{{s}}}[{RATE}]))", "evicted"),
+        ],
+        w=8,
+    )
+    d.timeseries(
+        "Cache hit ratio",
+        "Share of segment state lookups answered from memory. A falling ratio with the cache at "
+        "its bound means the working set outgrew --cache-entries: each miss is a RocksDB read.",
+        "percentunit",
+        [
+            Target(
+                f'sum(rate(pavewatch_wear_cache_lookups_total{{found="memory", {s}}}[{RATE}])) / '
+                f"sum(rate(pavewatch_wear_cache_lookups_total{{{s}}}[{RATE}]))",
+                "hit ratio",
+            )
+        ],
+        w=8,
+    )
+    d.timeseries(
         "State writes",
         "Segment states written per second (each is a RocksDB write and a changelog record).",
         "cps",

@@ -1,5 +1,7 @@
 #include "pavewatch/state/state_cache.hpp"
 
+#include <algorithm>
+
 namespace pavewatch::state {
 
 StateCache::StateCache(SegmentStore& store, std::size_t max_entries)
@@ -17,7 +19,9 @@ tl::expected<pipeline::SegmentState*, StoreError>
 StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
     auto& cache = Partition(partition);
     auto it = cache.entries.find(segment);
-    if (it == cache.entries.end()) {
+    if (it != cache.entries.end()) {
+        ++stats_.hits;
+    } else {
         Entry entry;
         auto stored = store_->Get(partition, segment);
         if (!stored) {
@@ -32,10 +36,14 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
                     false});
             }
             entry.state = std::move(*decoded);
+            ++stats_.loads;
+        } else {
+            ++stats_.creates;
         }
         it = cache.entries.emplace(segment, std::move(entry)).first;
         ++size_;
     }
+    it->second.last_used = ++clock_;
     if (!it->second.dirty) {
         it->second.dirty = true;
         cache.dirty.push_back({segment, &it->second});
@@ -116,19 +124,41 @@ void StateCache::Forget(std::int32_t partition) {
 }
 
 void StateCache::EvictClean() {
-    // Drop clean entries until the cache is at half its bound: amortised O(1) per record, and
-    // evicted states are one RocksDB read (usually the block cache) away.
-    const std::size_t target = max_entries_ / 2;
-    for (auto& [partition, cache] : partitions_) {
-        for (auto it = cache.entries.begin(); it != cache.entries.end() && size_ > target;) {
-            if (!it->second.dirty) {
-                it = cache.entries.erase(it);
-                --size_;
-            } else {
-                ++it;
+    // Drop the least recently used clean states until an eighth of the bound is free: one pass
+    // to find the age to drop below (nth_element), one to drop; amortised over the eighth of
+    // the bound's lookups that fill it again, a few entry visits per lookup. Evicted states
+    // are one RocksDB read (often the block cache) away; a segment that vehicles pass often
+    // stays in memory.
+    const std::size_t target = max_entries_ - max_entries_ / 8;
+    if (size_ <= target) {
+        return;
+    }
+    ages_.clear();
+    for (const auto& [partition, cache] : partitions_) {
+        for (const auto& [segment, entry] : cache.entries) {
+            if (!entry.dirty) {
+                ages_.push_back(entry.last_used);
             }
         }
     }
+    const std::size_t drop = std::min(size_ - target, ages_.size());
+    if (drop == 0) {
+        return;
+    }
+    // Lookups are numbered one by one, so ages are distinct: exactly `drop` are at most the
+    // drop-th smallest.
+    std::nth_element(
+        ages_.begin(), ages_.begin() + static_cast<std::ptrdiff_t>(drop - 1), ages_.end()
+    );
+    const std::uint64_t newest_dropped = ages_[drop - 1];
+    std::size_t dropped = 0;
+    for (auto& [partition, cache] : partitions_) {
+        dropped += std::erase_if(cache.entries, [&](const auto& kv) {
+            return !kv.second.dirty && kv.second.last_used <= newest_dropped;
+        });
+    }
+    size_ -= dropped;
+    stats_.evictions += dropped;
 }
 
 }  // namespace pavewatch::state

@@ -171,6 +171,21 @@ public:
                               .Help("Segment states held in memory")
                               .Register(registry)
                               .Add({});
+        auto& lookups = prometheus::BuildCounter()
+                            .Name("pavewatch_wear_cache_lookups_total")
+                            .Help(
+                                "Segment state lookups by where the state was found (memory, "
+                                "store, or new)"
+                            )
+                            .Register(registry);
+        cache_hits_ = &lookups.Add({{"found", "memory"}});
+        cache_loads_ = &lookups.Add({{"found", "store"}});
+        cache_creates_ = &lookups.Add({{"found", "new"}});
+        cache_evictions_ = &prometheus::BuildCounter()
+                                .Name("pavewatch_wear_cache_evictions_total")
+                                .Help("Clean segment states dropped from memory to stay in bound")
+                                .Register(registry)
+                                .Add({});
     }
 
     void Attach(stream::EosLoop& loop) { loop_ = &loop; }
@@ -336,7 +351,21 @@ public:
             write_stopped_->Set(stats.write_stopped ? 1 : 0);
             write_delayed_->Set(stats.delayed_write_rate > 0 ? 1 : 0);
             cache_entries_->Set(static_cast<double>(cache_.size()));
+            PublishCacheStats();
         }
+    }
+
+    /// The cache's counts since the last call, added to their counters.
+    void PublishCacheStats() {
+        const auto& now = cache_.stats();
+        const auto add = [](prometheus::Counter* c, std::uint64_t to, std::uint64_t from) {
+            c->Increment(static_cast<double>(to - from));
+        };
+        add(cache_hits_, now.hits, published_cache_.hits);
+        add(cache_loads_, now.loads, published_cache_.loads);
+        add(cache_creates_, now.creates, published_cache_.creates);
+        add(cache_evictions_, now.evictions, published_cache_.evictions);
+        published_cache_ = now;
     }
 
     bool HasBackgroundWork() const override { return !restores_.empty(); }
@@ -766,6 +795,11 @@ private:
     prometheus::Gauge* write_stopped_;
     prometheus::Gauge* write_delayed_;
     prometheus::Gauge* cache_entries_;
+    prometheus::Counter* cache_hits_;
+    prometheus::Counter* cache_loads_;
+    prometheus::Counter* cache_creates_;
+    prometheus::Counter* cache_evictions_;
+    state::StateCache::Stats published_cache_;
 };
 
 std::string HostName() {

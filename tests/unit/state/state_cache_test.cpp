@@ -198,6 +198,53 @@ TEST_F(StateCacheTest, StaysWithinItsBoundAndReloadsEvictedStates) {
     }
 }
 
+TEST_F(StateCacheTest, EvictsTheLeastRecentlyUsedStates) {
+    // Segments 0-99 are looked up at every step (a busy road); 5000 others pass once each.
+    // After each flush the cache is back within its bound, and the busy ones are all still
+    // in memory: a lookup of them never reads the store.
+    for (std::uint64_t i = 0; i < 5000; ++i) {
+        const auto t = kT0 + static_cast<pipeline::EpochMs>(i);
+        Apply(0, 1000 + i, t, 2.0F);
+        Apply(0, i % 100, t, 2.0F);
+        if (i % 50 == 49) {
+            ASSERT_TRUE(
+                cache_.Flush(0, PartitionMeta{static_cast<std::int64_t>(i), 0, 0}).has_value()
+            );
+            EXPECT_LE(cache_.size(), 1000U);
+        }
+    }
+    const int gets_before = store_.gets;
+    for (std::uint64_t busy = 0; busy < 100; ++busy) {
+        Apply(0, busy, kT0 + 10000, 2.0F);
+    }
+    EXPECT_EQ(store_.gets, gets_before);
+    // The oldest of the others are gone: looking one up reads the store.
+    Apply(0, 1000, kT0 + 10000, 2.0F);
+    EXPECT_EQ(store_.gets, gets_before + 1);
+}
+
+TEST_F(StateCacheTest, CountsWhatItsLookupsFound) {
+    Apply(0, 1, kT0, 2.0F);      // new
+    Apply(0, 1, kT0 + 1, 2.0F);  // in memory
+    ASSERT_TRUE(cache_.Flush(0, PartitionMeta{2, 0, 0}).has_value());
+    StateCache other(store_, 1000);  // a second cache over the same store: reads it
+    auto state = other.Mutable(0, SegmentId{1});
+    ASSERT_TRUE(state.has_value());
+    EXPECT_EQ((*state)->version, 2U);
+    EXPECT_EQ(cache_.stats().creates, 1U);
+    EXPECT_EQ(cache_.stats().hits, 1U);
+    EXPECT_EQ(cache_.stats().loads, 0U);
+    EXPECT_EQ(other.stats().loads, 1U);
+    EXPECT_EQ(other.stats().hits + other.stats().creates, 0U);
+    // Past the bound, a flush evicts down to seven eighths of it and counts them.
+    for (std::uint64_t i = 100; i < 1100; ++i) {
+        Apply(0, i, kT0, 2.0F);
+    }
+    ASSERT_TRUE(cache_.Flush(0, PartitionMeta{1002, 0, 0}).has_value());
+    EXPECT_EQ(cache_.size(), 875U);
+    EXPECT_EQ(cache_.stats().evictions, 1001U - 875U);
+}
+
 TEST_F(StateCacheTest, AFailedFlushKeepsTheStatesDirty) {
     Apply(0, 1, kT0, 2.0F);
     store_.fail_writes = true;

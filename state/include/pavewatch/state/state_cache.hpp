@@ -18,10 +18,18 @@ namespace pavewatch::state {
 /// A write-back cache of segment states over a SegmentStore, so that the store is not on the
 /// per-record path: records mutate states in memory; at each commit the partition's dirty
 /// states and its offsets go to the store in one atomic batch. Clean states stay cached up to
-/// `max_entries` (then the oldest-loaded half of the clean ones is dropped; they are in the
-/// store). Not thread-safe: one owner thread.
+/// `max_entries`; above it, a flush drops the least recently used clean states until an eighth
+/// of the bound is free (they are in the store). Not thread-safe: one owner thread.
 class StateCache {
 public:
+    /// What the lookups found since the cache was made (for metrics).
+    struct Stats {
+        std::uint64_t hits = 0;       ///< in memory
+        std::uint64_t loads = 0;      ///< read from the store
+        std::uint64_t creates = 0;    ///< in neither: a new segment
+        std::uint64_t evictions = 0;  ///< clean states dropped to stay within the bound
+    };
+
     StateCache(SegmentStore& store, std::size_t max_entries);
 
     /// The state of a segment for update: from the cache, else the store, else a new empty
@@ -54,10 +62,13 @@ public:
     void Forget(std::int32_t partition);
 
     std::size_t size() const { return size_; }
+    const Stats& stats() const { return stats_; }
 
 private:
     struct Entry {
         pipeline::SegmentState state;
+        /// When it was last looked up (a count of lookups): eviction drops the smallest.
+        std::uint64_t last_used = 0;
         bool dirty = false;
     };
     /// A dirty state: its segment, and its entry (map nodes are stable until erased, and a
@@ -76,6 +87,9 @@ private:
     SegmentStore* store_;
     std::size_t max_entries_;
     std::size_t size_ = 0;
+    std::uint64_t clock_ = 0;
+    Stats stats_;
+    std::vector<std::uint64_t> ages_;  ///< EvictClean's scratch, kept to reuse its memory
     std::unordered_map<std::int32_t, PartitionCache> partitions_;
     /// The partition of the last Mutable() (records come in runs per partition); nodes of
     /// `partitions_` are stable until erased, which resets it.
