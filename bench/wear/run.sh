@@ -12,8 +12,13 @@
 #   N=5000000                      observations per scale (one topic per scale)
 #   RUNS=3 PEER_RUNS=1 RESTORE_RUNS=3 SEED=1
 #   STEP_MS=300                    event time between observations (larger: more days of history)
+#   ZIPF=0                         segments drawn uniformly (0), or by a power law of popularity
+#                                  with this exponent (0.8: the busiest 1 % of a million segments
+#                                  get a third of the observations), as traffic is on roads
 #   BUILD=build-wearbench          Release build with the pavewatch and wear_bench targets
 #   WEAR_FLAGS="..."               extra flags for pavewatch wear (cache, RocksDB memory)
+#   WEAR_WITH="bin1 bin2"          pavewatch binaries each wear run uses in turn (default: the
+#                                  build's), to compare two builds on one broker and input
 #   RESTORE_WITH="bin1 bin2"       pavewatch binaries each restore run uses in turn (default:
 #                                  the build's), to compare two builds' restores on one changelog
 #   PEER_FLAGS=""                  extra flags for the peer (e.g. --threads 2)
@@ -32,6 +37,7 @@ PEER_RUNS="${PEER_RUNS:-1}"
 RESTORE_RUNS="${RESTORE_RUNS:-3}"
 SEED="${SEED:-1}"
 STEP_MS="${STEP_MS:-300}"
+ZIPF="${ZIPF:-0}"
 BUILD="${BUILD:-$root/build-wearbench}"
 [[ "$BUILD" = /* ]] || BUILD="$root/$BUILD"
 WEAR_FLAGS="${WEAR_FLAGS:---cache-entries 1200000 --block-cache-mb 64 --write-buffer-mb 64}"
@@ -93,11 +99,13 @@ field() { sed -nE "s/.*[ ^]$1=([-0-9.]+).*/\1/p" <<<" $2"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 results="$work/results.txt"
 : > "$results"
-echo "work folder $work; broker $BROKERS; N=$N SCALES=($SCALES) RUNS=$RUNS PEER_RUNS=$PEER_RUNS"
+echo "work folder $work; broker $BROKERS; N=$N SCALES=($SCALES) ZIPF=$ZIPF RUNS=$RUNS PEER_RUNS=$PEER_RUNS"
 echo "wear flags: $WEAR_FLAGS"
 
 RESTORE_WITH="${RESTORE_WITH:-$pavewatch}"
-for bin in $RESTORE_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH: $bin is not executable" >&2; exit 1; }; done
+WEAR_WITH="${WEAR_WITH:-$pavewatch}"
+last_wear_bin="${WEAR_WITH##* }"
+for bin in $RESTORE_WITH $WEAR_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH: $bin is not executable" >&2; exit 1; }; done
 
 # Starts `pavewatch wear` on input $1 with topics, group and state named $2 (metrics on $3),
 # with the binary $4 (default: the build's).
@@ -118,31 +126,33 @@ for K in $SCALES; do
     in="wb-$K-$(date +%s)-observations"
     echo "== $K segments: loading $N observations into $in (load average $(loadavg))"
     line="$("$bench" load --brokers "$BROKERS" --topic "$in" --partitions 6 --count "$N" \
-        --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")"
+        --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")"
     echo "  $line"
     [[ "$("$bench" count --brokers "$BROKERS" --topic "$in")" == "COUNT_DONE records=$N" ]] \
         || { echo "the input topic does not hold $N records" >&2; exit 1; }
 
     for r in $(seq 1 "$RUNS"); do
-        name="wb-$K-r$r-$(date +%s)"
+      for wear_bin in $WEAR_WITH; do
+        name="wb-$K-r$r-$(date +%s%N)"
         port="$(free_port)"
         la="$(loadavg)"
-        start_wear "$in" "$name" "$port"
+        start_wear "$in" "$name" "$port" "$wear_bin"
         line="$("$bench" watch --brokers "$BROKERS" --topic "$in" --group "$name" --pid "$child" \
             --metrics-port "$port" --timeout-s "$TIMEOUT_S")" \
             || { tail -n 20 "$work/$name.log" >&2; exit 1; }
         stop_child
         seconds="$(field seconds "$line")"; cpu="$(field cpu_seconds "$line")"
-        printf '  wear run %d: %s load average %s\n' "$r" "$line" "$la"
-        echo "wear K=$K run=$r $line" >> "$results"
+        printf '  wear run %d (%s): %s load average %s\n' "$r" "$wear_bin" "$line" "$la"
+        echo "wear K=$K run=$r bin=$wear_bin $line" >> "$results"
         dead="$("$bench" count --brokers "$BROKERS" --topic "$name-dlq")"
         [[ "$dead" == "COUNT_DONE records=0" ]] || { echo "wear dead-lettered records: $dead" >&2; exit 1; }
         if (( r == 1 )); then
-            v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")" \
+            v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
                 || { echo "  $v" >&2; echo "the wear state differs from the offline fold" >&2; exit 1; }
             echo "  $v"
         fi
-        if (( r == RUNS )) && [[ "$K" == "${SCALES##* }" ]] && (( RESTORE_RUNS > 0 )); then
+        if (( r == RUNS )) && [[ "$wear_bin" == "$last_wear_bin" ]] && [[ "$K" == "${SCALES##* }" ]] \
+            && (( RESTORE_RUNS > 0 )); then
             for rr in $(seq 1 "$RESTORE_RUNS"); do
               for bin in $RESTORE_WITH; do
                 rm -rf "${work:?}/$name"
@@ -155,7 +165,7 @@ for K in $SCALES; do
                 # The slowest partition's restore (they run side by side), from the log.
                 slowest="$(grep '"message":"state restored"' "$work/$name.log" | tail -n 6 \
                     | sed -E 's/.*"seconds":([0-9.e+-]+).*/\1/' | sort -g | tail -n 1)"
-                v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS")" \
+                v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
                     || { echo "  $v" >&2; echo "the restored state differs from the offline fold" >&2; exit 1; }
                 segments="$(field identical "$v")"
                 printf '  restore %d (%s): %s slowest_partition_s=%s segments=%s load average %s\n' \
@@ -165,6 +175,7 @@ for K in $SCALES; do
             done
         fi
         rm -rf "${work:?}/$name"
+      done
     done
 
     for r in $(seq 1 "$PEER_RUNS"); do
@@ -197,8 +208,9 @@ done
 
 # Medians per scale (the middle run; the lower middle for an even count).
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
-rate() {  # $1 = wear|peer, $2 = K, $3 = time field
-    { grep "^$1 K=$2 " "$results" || true; } | while read -r l; do
+rate() {  # $1 = wear|peer, $2 = K, $3 = time field, $4 = only the runs of this binary
+    { grep "^$1 K=$2 " "$results" || true; } | { if [[ -n "${4:-}" ]]; then grep -F " bin=$4 " || true; else cat; fi; } \
+    | while read -r l; do
         awk -v n="$(field records "$l")" -v t="$(field "$3" "$l")" 'BEGIN {if (t > 0) printf "%.0f\n", n / t}'
     done | median
 }
@@ -215,6 +227,14 @@ for K in $SCALES; do
     fi
     printf '%-9s %14s %14s %14s %14s %10s %10s\n' "$K" "$ww" "$wc" "${pw:--}" "${pc:--}" "$rw" "$rc"
 done
+if [[ "$WEAR_WITH" == *" "* ]]; then
+    for K in $SCALES; do
+        for bin in $WEAR_WITH; do
+            echo "wear K=$K ($bin): median $(rate wear "$K" cpu_seconds "$bin") records per CPU-s," \
+                "$(rate wear "$K" seconds "$bin") records/s"
+        done
+    done
+fi
 for bin in $RESTORE_WITH; do
     runs="$(grep "^restore .* bin=$bin " "$results" || true)"
     [[ -n "$runs" ]] || continue

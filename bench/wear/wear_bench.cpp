@@ -73,6 +73,15 @@ public:
         const auto it = values_.find(name);
         return it == values_.end() ? fallback : std::stoull(it->second);
     }
+    /// The power-law exponent of the load's segments (--zipf, 0 = uniform).
+    double Zipf() const {
+        const auto it = values_.find("zipf");
+        const double z = it == values_.end() ? 0.0 : std::stod(it->second);
+        if (!(z >= 0.0 && z <= 3.0)) {
+            throw std::invalid_argument("--zipf must be within 0-3");
+        }
+        return z;
+    }
 
 private:
     std::map<std::string, std::string> values_;
@@ -241,6 +250,7 @@ int Load(const Args& args) {
     const auto segments = args.Num("segments");
     const auto seed = args.Num("seed", 1);
     const auto step_ms = static_cast<std::int64_t>(args.Num("step-ms", 300));
+    const double zipf = args.Zipf();
     const auto first = args.Num("first", 0);
     const int partitions = static_cast<int>(args.Num("partitions", 6));
     if (auto t = kafka::EnsureTopics(
@@ -267,7 +277,7 @@ int Load(const Args& args) {
     const auto started = Clock::now();
     std::string value;
     for (std::uint64_t i = first; i < first + count; ++i) {
-        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms);
+        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms, zipf);
         value.clear();
         pipeline::EncodeObservation(o, value);
         const std::string key = pipeline::SegmentKey(o.segment);
@@ -373,10 +383,22 @@ int Watch(const Args& args) {
                 }
                 const double seconds = Seconds(done_at - first_at.value_or(started));
                 const double cpu = s.cpu_seconds - first_sample.cpu_seconds;
+                // The share of state lookups the processor's cache answered (its counters are
+                // published every 2 s, so this misses at most the last 2 s); -1 if unknown.
+                double hit_ratio = -1.0;
+                if (metrics_port > 0) {
+                    const std::string text = ScrapeMetrics(metrics_port);
+                    const auto all = Metric(text, "pavewatch_wear_cache_lookups_total");
+                    const auto hits =
+                        Metric(text, "pavewatch_wear_cache_lookups_total{found=\"memory\"}");
+                    if (all && hits && *all > 0) {
+                        hit_ratio = *hits / *all;
+                    }
+                }
                 std::printf(
                     "WATCH_DONE records=%" PRId64
                     " seconds=%.3f cpu_seconds=%.2f wall_total=%.3f cpu_total=%.2f"
-                    " vmhwm_kb=%" PRIu64 " vmrss_kb=%" PRIu64 " threads=%d\n",
+                    " vmhwm_kb=%" PRIu64 " vmrss_kb=%" PRIu64 " threads=%d cache_hit_ratio=%.3f\n",
                     total,
                     seconds,
                     cpu,
@@ -384,7 +406,8 @@ int Watch(const Args& args) {
                     s.cpu_seconds,
                     s.vmhwm_kb,
                     s.vmrss_kb,
-                    s.threads
+                    s.threads,
+                    hit_ratio
                 );
                 return 0;
             }
@@ -465,12 +488,13 @@ int Verify(const Args& args) {
     const auto segments = args.Num("segments");
     const auto seed = args.Num("seed", 1);
     const auto step_ms = static_cast<std::int64_t>(args.Num("step-ms", 300));
+    const double zipf = args.Zipf();
     const int partitions = static_cast<int>(args.Num("partitions", 6));
     const pipeline::ModelConfig config;  // `pavewatch wear` without --model-config
     std::unordered_map<std::uint64_t, pipeline::SegmentState> reference;
     reference.reserve(std::min<std::uint64_t>(segments, count) * 2);
     for (std::uint64_t i = 0; i < count; ++i) {
-        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms);
+        const auto o = simulate::SyntheticObservation(i, segments, seed, step_ms, zipf);
         pipeline::Apply(reference[o.segment.value()], o, config);
     }
     auto store = state::RocksSegmentStore::Open(args.Get("state-dir") + "/rocksdb");
@@ -529,14 +553,15 @@ int main(int argc, char** argv) {
     using namespace pavewatch::bench;
     const std::string usage =
         "usage: wear_bench load|count|watch|restore|verify --name value ...\n"
-        "  load    --brokers B --topic T --count N --segments K [--seed 1] [--step-ms 300]\n"
+        "  load    --brokers B --topic T --count N --segments K [--seed 1] [--step-ms 300] [--zipf "
+        "0]\n"
         "          [--partitions 6]\n"
         "          [--compression none]\n"
         "  count   --brokers B --topic T\n"
         "  watch   --brokers B --topic T --group G --pid P [--metrics-port M] [--timeout-s 900]\n"
         "          [--records-metric pavewatch_wear_records_total]\n"
         "  restore --pid P --metrics-port M [--partitions 6] [--timeout-s 900]\n"
-        "  verify  --state-dir D --count N --segments K [--seed 1] [--step-ms 300]\n"
+        "  verify  --state-dir D --count N --segments K [--seed 1] [--step-ms 300] [--zipf 0]\n"
         "          [--partitions 6]\n";
     if (argc < 2) {
         std::cerr << usage;

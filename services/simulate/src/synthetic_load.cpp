@@ -2,11 +2,37 @@
 
 #include "pavewatch/pipeline/iso8608.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 namespace pavewatch::simulate {
 namespace {
 
 constexpr pipeline::EpochMs kStart = 1763856000000;  // 2025-11-23T00:00:00Z
 constexpr std::uint64_t kFirstSegment = 5'000'000'000ULL;
+
+/// A segment index in [0, segments) whose popularity rank follows a power law of exponent
+/// `s`: a draw of the continuous density x^-s on [1, segments + 1) by inversion, its integer
+/// part the rank. Ranks are scattered over the indices by a multiplication modulo `segments`
+/// (a bijection when the factor is coprime with it).
+std::uint64_t PowerLawIndex(double u, std::uint64_t segments, double s) {
+    const double n = static_cast<double>(segments) + 1.0;
+    double x = 0.0;
+    if (std::abs(s - 1.0) < 1e-9) {
+        x = std::pow(n, u);
+    } else {
+        const double a = 1.0 - s;
+        x = std::pow((std::pow(n, a) - 1.0) * u + 1.0, 1.0 / a);
+    }
+    const std::uint64_t rank =
+        std::clamp<std::uint64_t>(static_cast<std::uint64_t>(x), 1, segments) - 1;
+    constexpr std::uint64_t kScatter = 2654435761ULL;  // a prime below 2^32
+    if (segments > (1ULL << 32) || std::gcd(kScatter, segments) != 1) {
+        return rank;  // rank * kScatter would overflow, or would not be a bijection
+    }
+    return rank * kScatter % segments;
+}
 
 }  // namespace
 
@@ -14,11 +40,14 @@ pipeline::Observation SyntheticObservation(
     std::uint64_t i,
     std::uint64_t segments,
     std::uint64_t seed,
-    std::int64_t step_ms
+    std::int64_t step_ms,
+    double zipf
 ) {
     pipeline::Xoshiro256 rng(seed * 0x9E3779B97F4A7C15ULL + i);
     pipeline::Observation o;
-    o.segment = pipeline::SegmentId{kFirstSegment + rng.Next() % segments};
+    const std::uint64_t index =
+        zipf > 0.0 ? PowerLawIndex(rng.Uniform(), segments, zipf) : rng.Next() % segments;
+    o.segment = pipeline::SegmentId{kFirstSegment + index};
     o.t_ms = kStart + static_cast<pipeline::EpochMs>(i) * step_ms;
     const double u = rng.Uniform();
     const std::uint64_t vehicle = 1 + rng.Next() % 200;
