@@ -434,12 +434,6 @@ TEST_F(GatewayTest, AResumedSessionGetsExactlyWhatItMissed) {
     EXPECT_EQ(json::parse(*fresh).at("seq").as_int64(), 1);
 }
 
-/// The value of one sample of a metrics page, or -1 when it has none.
-double MetricValue(const std::string& page, const std::string& sample) {
-    const auto at = page.find("\n" + sample + " ");
-    return at == std::string::npos ? -1.0 : std::stod(page.substr(at + sample.size() + 2));
-}
-
 TEST_F(GatewayTest, ASlowConsumerIsCoalescedThenClosedAboveTheHardLimit) {
     const std::string closed_slow = "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}";
     const double closed_before = MetricValue(HttpGet(port_, "/metrics").body, closed_slow);

@@ -300,6 +300,7 @@ public:
             }
         }
         encoded_.clear();
+        PublishCacheStats();
     }
 
     void OnAbort() override {
@@ -351,11 +352,10 @@ public:
             write_stopped_->Set(stats.write_stopped ? 1 : 0);
             write_delayed_->Set(stats.delayed_write_rate > 0 ? 1 : 0);
             cache_entries_->Set(static_cast<double>(cache_.size()));
-            PublishCacheStats();
         }
     }
 
-    /// The cache's counts since the last call, added to their counters.
+    /// The cache's counts since the last call, added to their counters (at each commit).
     void PublishCacheStats() {
         const auto& now = cache_.stats();
         const auto add = [](prometheus::Counter* c, std::uint64_t to, std::uint64_t from) {

@@ -250,4 +250,9 @@ void WsClient::Close() {
     impl_->connected = false;
 }
 
+double MetricValue(const std::string& page, const std::string& sample) {
+    const auto at = page.find("\n" + sample + " ");
+    return at == std::string::npos ? -1.0 : std::stod(page.substr(at + sample.size() + 2));
+}
+
 }  // namespace pavewatch::test_support

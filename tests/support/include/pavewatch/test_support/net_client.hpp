@@ -29,6 +29,10 @@ inline HttpResult HttpGet(int port, const std::string& target) {
     return HttpRequest(port, "GET", target);
 }
 
+/// The value of one sample of a Prometheus metrics page (`name` or `name{labels}` exactly as
+/// written on the page), or -1 when the page has none.
+double MetricValue(const std::string& page, const std::string& sample);
+
 /// Sends `head` on a raw TCP connection to 127.0.0.1:port, then one byte of `trickle` every
 /// `interval`, until the server closes the connection or `limit` passes. Returns how long the
 /// server kept the connection open (a slow-loris probe).
