@@ -96,6 +96,9 @@ int Main(int argc, char** argv) {
         "pothole-share",
         po::value(&world.pothole_segment_share)->default_value(world.pothole_segment_share, "0.08"),
         "share of segments with potholes (1 to 3 each)"
+    )("road-class-share",
+      po::value(&world.road_class_share)->default_value(world.road_class_share, "0.8"),
+      "share of segments whose roughness class is their road's (the others draw their own)"
     )("start-ms",
       po::value(&offline_options.start_ms)->default_value(offline_options.start_ms),
       "--offline: event time of the start, epoch ms");
@@ -124,8 +127,10 @@ int Main(int argc, char** argv) {
         return 2;
     }
     if (!(repair_share >= 0 && repair_share <= 1) ||
-        !(world.pothole_segment_share >= 0 && world.pothole_segment_share <= 1)) {
-        std::cerr << "pavewatch simulate: --repair-share and --pothole-share within 0..1\n";
+        !(world.pothole_segment_share >= 0 && world.pothole_segment_share <= 1) ||
+        !(world.road_class_share >= 0 && world.road_class_share <= 1)) {
+        std::cerr << "pavewatch simulate: --repair-share, --pothole-share and --road-class-share "
+                     "within 0..1\n";
         return 2;
     }
     if (!rates.empty()) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string_view>
 #include <unordered_map>
 
 namespace pavewatch::simulate {
@@ -39,6 +40,15 @@ Matrix3 RandomRotation(Xoshiro256& rng) {
         {{1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)},
          {2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)},
          {2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)}}};
+}
+
+/// FNV-1a, 64 bits: a hash of a string that is the same on every platform and run.
+std::uint64_t Fnv1a(std::string_view text) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char c : text) {
+        h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    }
+    return h;
 }
 
 std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
@@ -299,6 +309,14 @@ const SegmentTruth& World::Truth(std::size_t i) {
         Xoshiro256 rng(Mix(config_.seed, segment.id.value()));
         SegmentTruth t;
         double u = rng.Uniform();
+        // Most pieces of a road take the road's draw of the class instead of their own: a
+        // uniform draw either way, so the class shares hold per segment. Own generators, so
+        // that the rest of the segment (its Gd0 within the class, its potholes) is unchanged.
+        Xoshiro256 follows(Mix(Mix(config_.seed, segment.id.value()), 0x40ADULL));
+        if (!segment.source_id.empty() && follows.Uniform() < config_.road_class_share) {
+            Xoshiro256 road(Mix(config_.seed, Fnv1a(segment.source_id)));
+            u = road.Uniform();
+        }
         int klass = 0;
         for (std::size_t c = 0; c < config_.class_shares.size(); ++c) {
             if (u < config_.class_shares[c]) {

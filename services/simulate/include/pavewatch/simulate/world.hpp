@@ -34,6 +34,10 @@ struct WorldConfig {
     double pothole_segment_share = 0.08;
     /// Share of segments in each ISO 8608 class A..E (the rest of the city is B/C).
     std::vector<double> class_shares = {0.25, 0.40, 0.22, 0.10, 0.03};
+    /// Share of segments whose class is their road's (a street is built and resurfaced as a
+    /// whole, so its pieces look alike); the others draw their own. Either way each segment's
+    /// class follows `class_shares`. Roads are the source features (`Segment::source_id`).
+    double road_class_share = 0.8;
     /// Embedded sensor sites; each has a WIM station, a strain gauge, a thermometer and a
     /// moisture probe.
     int sensor_sites = 12;
