@@ -1,7 +1,5 @@
 #include "pavewatch/state/state_cache.hpp"
 
-#include <algorithm>
-
 namespace pavewatch::state {
 
 StateCache::StateCache(SegmentStore& store, std::size_t max_entries)
@@ -21,6 +19,10 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
     auto it = cache.entries.find(segment);
     if (it != cache.entries.end()) {
         ++stats_.hits;
+        if (newest_ != &it->second) {
+            Unlink(it->second);
+            LinkNewest(it->second);
+        }
     } else {
         Entry entry;
         auto stored = store_->Get(partition, segment);
@@ -40,10 +42,12 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
         } else {
             ++stats_.creates;
         }
+        entry.segment = segment;
+        entry.partition = partition;
         it = cache.entries.emplace(segment, std::move(entry)).first;
         ++size_;
+        LinkNewest(it->second);
     }
-    it->second.last_used = ++clock_;
     if (!it->second.dirty) {
         it->second.dirty = true;
         cache.dirty.push_back({segment, &it->second});
@@ -106,6 +110,7 @@ tl::expected<void, StoreError> StateCache::Flush(
 void StateCache::DiscardDirty() {
     for (auto& [partition, cache] : partitions_) {
         for (const auto& d : cache.dirty) {
+            Unlink(*d.entry);
             cache.entries.erase(d.segment);
             --size_;
         }
@@ -118,47 +123,47 @@ void StateCache::Forget(std::int32_t partition) {
     if (p == partitions_.end()) {
         return;
     }
+    for (auto& [segment, entry] : p->second.entries) {
+        Unlink(entry);
+    }
     size_ -= p->second.entries.size();
     partitions_.erase(p);
     last_cache_ = nullptr;
 }
 
+void StateCache::Unlink(Entry& e) {
+    (e.newer != nullptr ? e.newer->older : newest_) = e.older;
+    (e.older != nullptr ? e.older->newer : oldest_) = e.newer;
+    e.newer = nullptr;
+    e.older = nullptr;
+}
+
+void StateCache::LinkNewest(Entry& e) {
+    e.newer = nullptr;
+    e.older = newest_;
+    (newest_ != nullptr ? newest_->newer : oldest_) = &e;
+    newest_ = &e;
+}
+
 void StateCache::EvictClean() {
-    // Drop the least recently used clean states until an eighth of the bound is free: one pass
-    // to find the age to drop below (nth_element), one to drop; amortised over the eighth of
-    // the bound's lookups that fill it again, a few entry visits per lookup. Evicted states
-    // are one RocksDB read (often the block cache) away; a segment that vehicles pass often
-    // stays in memory.
-    const std::size_t target = max_entries_ - max_entries_ / 8;
-    if (size_ <= target) {
-        return;
-    }
-    ages_.clear();
-    for (const auto& [partition, cache] : partitions_) {
-        for (const auto& [segment, entry] : cache.entries) {
-            if (!entry.dirty) {
-                ages_.push_back(entry.last_used);
-            }
+    // From the least recently used end, drop clean states until the cache is within its
+    // bound: the cost is the states dropped (and the few dirty ones stepped over, which were
+    // used since the last commit and so sit near the other end). Evicted states are one
+    // RocksDB read (often the block cache) away; a segment that vehicles pass often stays.
+    Entry* e = oldest_;
+    while (e != nullptr && size_ > max_entries_) {
+        Entry* newer = e->newer;
+        if (!e->dirty) {
+            Unlink(*e);
+            auto& cache = e->partition == last_partition_ && last_cache_ != nullptr
+                              ? *last_cache_
+                              : partitions_.at(e->partition);
+            cache.entries.erase(e->segment);  // destroys *e
+            --size_;
+            ++stats_.evictions;
         }
+        e = newer;
     }
-    const std::size_t drop = std::min(size_ - target, ages_.size());
-    if (drop == 0) {
-        return;
-    }
-    // Lookups are numbered one by one, so ages are distinct: exactly `drop` are at most the
-    // drop-th smallest.
-    std::nth_element(
-        ages_.begin(), ages_.begin() + static_cast<std::ptrdiff_t>(drop - 1), ages_.end()
-    );
-    const std::uint64_t newest_dropped = ages_[drop - 1];
-    std::size_t dropped = 0;
-    for (auto& [partition, cache] : partitions_) {
-        dropped += std::erase_if(cache.entries, [&](const auto& kv) {
-            return !kv.second.dirty && kv.second.last_used <= newest_dropped;
-        });
-    }
-    size_ -= dropped;
-    stats_.evictions += dropped;
 }
 
 }  // namespace pavewatch::state

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -236,13 +238,61 @@ TEST_F(StateCacheTest, CountsWhatItsLookupsFound) {
     EXPECT_EQ(cache_.stats().loads, 0U);
     EXPECT_EQ(other.stats().loads, 1U);
     EXPECT_EQ(other.stats().hits + other.stats().creates, 0U);
-    // Past the bound, a flush evicts down to seven eighths of it and counts them.
-    for (std::uint64_t i = 100; i < 1100; ++i) {
+    // Past the bound, a flush evicts down to it and counts them.
+    for (std::uint64_t i = 100; i < 1150; ++i) {
         Apply(0, i, kT0, 2.0F);
     }
-    ASSERT_TRUE(cache_.Flush(0, PartitionMeta{1002, 0, 0}).has_value());
-    EXPECT_EQ(cache_.size(), 875U);
-    EXPECT_EQ(cache_.stats().evictions, 1001U - 875U);
+    ASSERT_TRUE(cache_.Flush(0, PartitionMeta{1052, 0, 0}).has_value());
+    EXPECT_EQ(cache_.size(), 1000U);
+    EXPECT_EQ(cache_.stats().evictions, 51U);
+}
+
+TEST(StateCacheRandom, EveryLookupSeesItsCommittedAndPendingUpdates) {
+    // Random lookups, flushes, aborts and revoked partitions over a cache much smaller than
+    // the segments: whatever was evicted, dropped or kept, a state always continues from its
+    // committed updates plus the uncommitted ones still held, and flushes keep the bound.
+    CountingStore store;
+    StateCache cache(store, 50);
+    const pipeline::ModelConfig config;
+    std::mt19937_64 rng(20261207);
+    using Key = std::pair<std::int32_t, std::uint64_t>;
+    std::map<Key, std::uint64_t> committed;
+    std::map<Key, std::uint64_t> pending;
+    std::map<std::int32_t, std::int64_t> offsets;
+    for (int op = 0; op < 20000; ++op) {
+        const auto p = static_cast<std::int32_t>(rng() % 3);
+        const auto roll = rng() % 100;
+        if (roll < 85) {
+            const std::uint64_t segment = rng() % 200;
+            const Key key{p, segment};
+            auto state = cache.Mutable(p, SegmentId{segment});
+            ASSERT_TRUE(state.has_value());
+            ASSERT_EQ((*state)->version, committed[key] + pending[key]) << "op " << op;
+            pipeline::Apply(**state, Pass(SegmentId{segment}, kT0 + op, 2.0F), config);
+            ++pending[key];
+        } else if (roll < 95) {
+            ASSERT_TRUE(cache.Flush(p, PartitionMeta{++offsets[p], 0, 0}).has_value());
+            for (auto it = pending.begin(); it != pending.end();) {
+                if (it->first.first == p) {
+                    committed[it->first] += it->second;
+                    it = pending.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (cache.DirtyCount(0) + cache.DirtyCount(1) + cache.DirtyCount(2) <= 50) {
+                EXPECT_LE(cache.size(), 50U) << "op " << op;
+            }
+        } else if (roll < 98) {
+            cache.DiscardDirty();
+            pending.clear();
+        } else {
+            cache.Forget(p);
+            std::erase_if(pending, [&](const auto& kv) { return kv.first.first == p; });
+        }
+    }
+    EXPECT_GT(cache.stats().evictions, 1000U);
+    EXPECT_GT(cache.stats().loads, 1000U);
 }
 
 TEST_F(StateCacheTest, AFailedFlushKeepsTheStatesDirty) {

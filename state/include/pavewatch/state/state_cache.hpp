@@ -18,8 +18,8 @@ namespace pavewatch::state {
 /// A write-back cache of segment states over a SegmentStore, so that the store is not on the
 /// per-record path: records mutate states in memory; at each commit the partition's dirty
 /// states and its offsets go to the store in one atomic batch. Clean states stay cached up to
-/// `max_entries`; above it, a flush drops the least recently used clean states until an eighth
-/// of the bound is free (they are in the store). Not thread-safe: one owner thread.
+/// `max_entries`; above it, a flush drops the least recently used clean states (they are in the
+/// store). Not thread-safe: one owner thread.
 class StateCache {
 public:
     /// What the lookups found since the cache was made (for metrics).
@@ -65,10 +65,15 @@ public:
     const Stats& stats() const { return stats_; }
 
 private:
+    /// A cached state, linked into the recency list (newest first) of all partitions' entries:
+    /// a lookup moves it to the front, eviction takes clean ones from the back. Map nodes do
+    /// not move, so the links stay valid until the entry is erased (and unlinked).
     struct Entry {
         pipeline::SegmentState state;
-        /// When it was last looked up (a count of lookups): eviction drops the smallest.
-        std::uint64_t last_used = 0;
+        Entry* newer = nullptr;
+        Entry* older = nullptr;
+        pipeline::SegmentId segment;
+        std::int32_t partition = 0;
         bool dirty = false;
     };
     /// A dirty state: its segment, and its entry (map nodes are stable until erased, and a
@@ -83,13 +88,15 @@ private:
     };
     void EvictClean();
     PartitionCache& Partition(std::int32_t partition);
+    void Unlink(Entry& e);
+    void LinkNewest(Entry& e);
 
     SegmentStore* store_;
     std::size_t max_entries_;
     std::size_t size_ = 0;
-    std::uint64_t clock_ = 0;
     Stats stats_;
-    std::vector<std::uint64_t> ages_;  ///< EvictClean's scratch, kept to reuse its memory
+    Entry* newest_ = nullptr;
+    Entry* oldest_ = nullptr;
     std::unordered_map<std::int32_t, PartitionCache> partitions_;
     /// The partition of the last Mutable() (records come in runs per partition); nodes of
     /// `partitions_` are stable until erased, which resets it.
