@@ -260,17 +260,19 @@ void HazardTracker::OnPass(const HazardPass& pass, const HazardConfig& config) {
     for (auto it = hazards_.begin(); it != hazards_.end();) {
         Hazard& h = *it;
         bool drop = false;
-        const bool covered = h.offset_m >= lo && h.offset_m <= hi;
-        const bool detected_now =
-            std::any_of(h.recent.begin(), h.recent.end(), [&](const Hazard::Detection& d) {
-                return d.vehicle_key == pass.vehicle_key && std::abs(d.t_ms - pass.t_ms) <= same;
-            });
-        const bool after_repair = !h.repair_reported_ms || pass.t_ms > *h.repair_reported_ms;
-        if (!IsFinal(h.status) && covered) {
+        const bool counts = !IsFinal(h.status) && h.offset_m >= lo && h.offset_m <= hi;
+        if (counts) {
             h.passes += h.passes < UINT32_MAX ? 1 : 0;
         }
-        if (!IsFinal(h.status) && covered && !detected_now && pass.t_ms > h.last_detection_ms &&
-            after_repair) {
+        // The detections are looked at only for a pass that may be clean (most passes cover
+        // no hazard, and this runs for every pass).
+        const auto detected_now = [&] {
+            return std::any_of(h.recent.begin(), h.recent.end(), [&](const Hazard::Detection& d) {
+                return d.vehicle_key == pass.vehicle_key && std::abs(d.t_ms - pass.t_ms) <= same;
+            });
+        };
+        const bool after_repair = !h.repair_reported_ms || pass.t_ms > *h.repair_reported_ms;
+        if (counts && pass.t_ms > h.last_detection_ms && after_repair && !detected_now()) {
             auto existing = std::find_if(
                 h.clean_passes.begin(),
                 h.clean_passes.end(),

@@ -64,10 +64,9 @@ void RoughnessAggregate::Add(
         confidence > 1.0 || !std::isfinite(mean_speed_mps)) {
         return;
     }
-    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
-        return e.vehicle_key == vehicle_key;
-    });
-    if (it == entries_.end()) {
+    const auto by_key = [](const Entry& a, std::uint64_t k) { return a.vehicle_key < k; };
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), vehicle_key, by_key);
+    if (it == entries_.end() || it->vehicle_key != vehicle_key) {
         const auto capacity = static_cast<std::size_t>(
             std::clamp<int>(config.aggregate_max_vehicles, 1, static_cast<int>(kMaxEntries))
         );
@@ -86,13 +85,7 @@ void RoughnessAggregate::Add(
         e.vehicle_key = vehicle_key;
         // Keep entries sorted by key: the order (and so every sum) does not depend on arrival.
         it = entries_.insert(
-            std::lower_bound(
-                entries_.begin(),
-                entries_.end(),
-                vehicle_key,
-                [](const Entry& a, std::uint64_t k) { return a.vehicle_key < k; }
-            ),
-            e
+            std::lower_bound(entries_.begin(), entries_.end(), vehicle_key, by_key), e
         );
     }
     Entry& e = *it;
