@@ -74,17 +74,17 @@ stop_child() {
 }
 cleanup() {
     stop_child
-    if [[ -n "$watchdog" ]]; then
-        pkill -P "$watchdog" 2>/dev/null || true  # its sleep, by parent id
-        kill "$watchdog" 2>/dev/null || true
-    fi
+    if [[ -n "$watchdog" ]]; then kill "$watchdog" 2>/dev/null || true; fi  # and its sleep
     if (( started_broker )); then "$root/scripts/kafka" stop wearbench >/dev/null 2>&1 || true; fi
     if [[ "$KEEP" == 1 ]]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 # The whole run is bounded: the watchdog interrupts the script, whose trap stops everything.
-( sleep "$TOTAL_TIMEOUT_S"; echo "run.sh: over TOTAL_TIMEOUT_S=$TOTAL_TIMEOUT_S s" >&2; kill -TERM $$ ) &
+# Its sleep runs in the background so that stopping it at the end (TERM) is quiet.
+( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  sleep "$TOTAL_TIMEOUT_S" & s=$!; wait "$s"
+  echo "run.sh: over TOTAL_TIMEOUT_S=$TOTAL_TIMEOUT_S s" >&2; kill -TERM $$ ) &
 watchdog=$!
 
 if [[ -z "${BROKERS:-}" ]]; then
