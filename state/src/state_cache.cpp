@@ -50,7 +50,7 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
     }
     if (!it->second.dirty) {
         it->second.dirty = true;
-        cache.dirty.push_back({segment, &it->second});
+        cache.dirty.push_back(&it->second);
     }
     return &it->second.state;
 }
@@ -63,8 +63,8 @@ void StateCache::ForEachDirty(
     if (p == partitions_.end()) {
         return;
     }
-    for (const auto& d : p->second.dirty) {
-        visit(d.entry->state);
+    for (const Entry* d : p->second.dirty) {
+        visit(d->state);
     }
 }
 
@@ -84,21 +84,21 @@ tl::expected<void, StoreError> StateCache::Flush(
     batch.meta = meta;
     bool matches = encoded.size() == cache.dirty.size();
     for (std::size_t i = 0; matches && i < encoded.size(); ++i) {
-        matches = encoded[i].first == cache.dirty[i].segment;
+        matches = encoded[i].first == cache.dirty[i]->segment;
     }
     if (matches) {
         batch.puts = std::move(encoded);
     } else {
         batch.puts.reserve(cache.dirty.size());
-        for (const auto& d : cache.dirty) {
-            batch.puts.emplace_back(d.segment, pipeline::EncodeState(d.entry->state));
+        for (const Entry* d : cache.dirty) {
+            batch.puts.emplace_back(d->segment, pipeline::EncodeState(d->state));
         }
     }
     if (auto written = store_->Write(batch); !written) {
         return written;
     }
-    for (const auto& d : cache.dirty) {
-        d.entry->dirty = false;
+    for (Entry* d : cache.dirty) {
+        d->dirty = false;
     }
     cache.dirty.clear();
     if (size_ > max_entries_) {
@@ -109,9 +109,9 @@ tl::expected<void, StoreError> StateCache::Flush(
 
 void StateCache::DiscardDirty() {
     for (auto& [partition, cache] : partitions_) {
-        for (const auto& d : cache.dirty) {
-            Unlink(*d.entry);
-            cache.entries.erase(d.segment);
+        for (Entry* d : cache.dirty) {
+            Unlink(*d);
+            cache.entries.erase(d->segment);  // destroys *d
             --size_;
         }
         cache.dirty.clear();
@@ -155,10 +155,7 @@ void StateCache::EvictClean() {
         Entry* newer = e->newer;
         if (!e->dirty) {
             Unlink(*e);
-            auto& cache = e->partition == last_partition_ && last_cache_ != nullptr
-                              ? *last_cache_
-                              : partitions_.at(e->partition);
-            cache.entries.erase(e->segment);  // destroys *e
+            Partition(e->partition).entries.erase(e->segment);  // destroys *e
             --size_;
             ++stats_.evictions;
         }

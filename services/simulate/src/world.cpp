@@ -1,5 +1,6 @@
 #include "pavewatch/simulate/world.hpp"
 
+#include "pavewatch/pipeline/ids.hpp"
 #include "pavewatch/pipeline/iri.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 #include "pavewatch/pipeline/model_config.hpp"
@@ -9,7 +10,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <string_view>
 #include <unordered_map>
 
 namespace pavewatch::simulate {
@@ -40,15 +40,6 @@ Matrix3 RandomRotation(Xoshiro256& rng) {
         {{1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)},
          {2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)},
          {2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)}}};
-}
-
-/// FNV-1a, 64 bits: a hash of a string that is the same on every platform and run.
-std::uint64_t Fnv1a(std::string_view text) {
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char c : text) {
-        h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-    }
-    return h;
 }
 
 std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
@@ -314,7 +305,7 @@ const SegmentTruth& World::Truth(std::size_t i) {
         // that the rest of the segment (its Gd0 within the class, its potholes) is unchanged.
         Xoshiro256 follows(Mix(Mix(config_.seed, segment.id.value()), 0x40ADULL));
         if (!segment.source_id.empty() && follows.Uniform() < config_.road_class_share) {
-            Xoshiro256 road(Mix(config_.seed, Fnv1a(segment.source_id)));
+            Xoshiro256 road(Mix(config_.seed, pipeline::Fnv1a64(segment.source_id)));
             u = road.Uniform();
         }
         int klass = 0;

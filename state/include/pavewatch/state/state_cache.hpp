@@ -76,15 +76,11 @@ private:
         std::int32_t partition = 0;
         bool dirty = false;
     };
-    /// A dirty state: its segment, and its entry (map nodes are stable until erased, and a
-    /// dirty entry is only erased with its dirty list), so that commits need no lookups.
-    struct Dirty {
-        pipeline::SegmentId segment;
-        Entry* entry = nullptr;
-    };
     struct PartitionCache {
         std::unordered_map<pipeline::SegmentId, Entry> entries;
-        std::vector<Dirty> dirty;
+        /// Its dirty entries, in the order first dirtied (map nodes are stable until erased,
+        /// and a dirty entry is only erased with this list), so that commits need no lookups.
+        std::vector<Entry*> dirty;
     };
     void EvictClean();
     PartitionCache& Partition(std::int32_t partition);
