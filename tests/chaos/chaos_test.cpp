@@ -289,13 +289,20 @@ TEST_F(Chaos, ADeletedStateFolderIsRebuiltFromTheChangelog) {
         << Logs(*wear);
     // The rebuilt instance holds fewer states in memory (--cache-entries 4000) than there are
     // segments: it read the restored states from RocksDB and evicted some of them again, and
-    // the exact result below covers both paths.
-    const auto metrics = test_support::HttpGet(port, "/metrics").body;
-    EXPECT_GT(
-        test_support::MetricValue(metrics, "pavewatch_wear_cache_lookups_total{found=\"store\"}"), 0
-    ) << metrics;
-    EXPECT_GT(test_support::MetricValue(metrics, "pavewatch_wear_cache_evictions_total"), 0)
-        << metrics;
+    // the exact result below covers both paths. The cache counters are published after each
+    // commit, so the last transaction's lookups and evictions may show a moment after its
+    // offsets do.
+    std::string metrics;
+    EXPECT_TRUE(test_support::Eventually(
+        [&] {
+            metrics = test_support::HttpGet(port, "/metrics").body;
+            return test_support::MetricValue(
+                       metrics, "pavewatch_wear_cache_lookups_total{found=\"store\"}"
+                   ) > 0 &&
+                   test_support::MetricValue(metrics, "pavewatch_wear_cache_evictions_total") > 0;
+        },
+        15s
+    )) << metrics;
     EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
     const std::string log = test_support::ReadFile(wear->log_path());
     EXPECT_NE(log.find(R"("message":"restoring state from the changelog")"), std::string::npos);
