@@ -370,7 +370,11 @@ tl::expected<ModelConfig, Error> ModelConfigFromJson(std::string_view json) {
     }
     ModelConfig config;
     std::optional<Error> error;
-    for (const auto& [section_key, section_value] : root.get_object()) {
+    // Named references rather than structured bindings: lambdas capture them (clang before 16
+    // cannot capture a structured binding, and clang-tidy runs on clang).
+    for (const auto& section : root.get_object()) {
+        const std::string_view section_key = section.key();
+        const boost::json::value& section_value = section.value();
         bool section_found = false;
         Sections(config, [&](std::string_view name, auto&& visit) {
             if (error || name != section_key) {
@@ -381,7 +385,9 @@ tl::expected<ModelConfig, Error> ModelConfigFromJson(std::string_view json) {
                 error = Error{ErrorCode::kWrongType, std::string(name), "must be an object"};
                 return;
             }
-            for (const auto& [key, value] : section_value.get_object()) {
+            for (const auto& entry : section_value.get_object()) {
+                const std::string_view key = entry.key();
+                const boost::json::value& value = entry.value();
                 bool found = false;
                 const std::string path = std::string(name) + "." + std::string(key);
                 visit([&](std::string_view field, auto& target) {

@@ -253,7 +253,7 @@ tl::expected<SegmentState, Error> DecodeState(std::string_view bytes) {
     if (!structural) {
         return tl::unexpected(structural.error());
     }
-    s.structural = std::move(*structural);
+    s.structural = *structural;
     auto history = DailyHistory::Decode(r);
     if (!history) {
         return tl::unexpected(history.error());

@@ -1,5 +1,6 @@
 #include "pavewatch/common/files.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -8,10 +9,16 @@
 
 namespace pavewatch::common {
 
+std::string ErrnoText(int error) {
+    std::array<char, 256> buffer{};
+    // GNU strerror_r: returns the text, either a static string or the filled buffer.
+    return ::strerror_r(error, buffer.data(), buffer.size());
+}
+
 tl::expected<std::string, std::string> ReadWholeFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return tl::unexpected("cannot read " + path + ": " + std::strerror(errno));
+        return tl::unexpected("cannot read " + path + ": " + ErrnoText(errno));
     }
     std::ostringstream text;
     text << in.rdbuf();
@@ -24,11 +31,11 @@ WriteWholeFile(const std::string& path, const std::string& content) {
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) {
-            return tl::unexpected("cannot write " + tmp + ": " + std::strerror(errno));
+            return tl::unexpected("cannot write " + tmp + ": " + ErrnoText(errno));
         }
         out << content;
         if (!out) {
-            return tl::unexpected("cannot write " + tmp + ": " + std::strerror(errno));
+            return tl::unexpected("cannot write " + tmp + ": " + ErrnoText(errno));
         }
     }
     std::error_code ec;

@@ -1,5 +1,6 @@
 #include "pavewatch/replay/replay.hpp"
 
+#include "pavewatch/common/files.hpp"
 #include "pavewatch/pipeline/condition.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 #include "pavewatch/pipeline/segment_state.hpp"
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -142,7 +142,7 @@ public:
         }
         return {};
     }
-    std::string Error() const { return "cannot write " + path_ + ": " + std::strerror(errno); }
+    std::string Error() const { return "cannot write " + path_ + ": " + common::ErrnoText(errno); }
 
 private:
     std::string path_;
@@ -502,7 +502,7 @@ tl::expected<ReplaySummary, std::string> RunReplay(
     }
     std::FILE* input = options.input == "-" ? stdin : std::fopen(options.input.c_str(), "rb");
     if (input == nullptr) {
-        return tl::unexpected("cannot read " + options.input + ": " + std::strerror(errno));
+        return tl::unexpected("cannot read " + options.input + ": " + common::ErrnoText(errno));
     }
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> input_owner(
         input == stdin ? nullptr : input, &std::fclose
@@ -549,7 +549,7 @@ tl::expected<ReplaySummary, std::string> RunReplay(
             ++n;
         }
         if (reader.failed()) {
-            return tl::unexpected("cannot read " + options.input + ": " + std::strerror(errno));
+            return tl::unexpected("cannot read " + options.input + ": " + common::ErrnoText(errno));
         }
         // Ingest the batch in parallel: line i on worker i mod threads.
         const auto work = [&](std::size_t worker, std::size_t stride) {

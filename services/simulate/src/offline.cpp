@@ -1,12 +1,12 @@
 #include "pavewatch/simulate/offline.hpp"
 
+#include "pavewatch/common/files.hpp"
 #include "pavewatch/pipeline/iri.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 #include "pavewatch/pipeline/raw_message.hpp"
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -32,13 +32,15 @@ public:
     tl::expected<void, std::string> Close() {
         out_.flush();
         if (!out_) {
-            return tl::unexpected("cannot write " + path_.string() + ": " + std::strerror(errno));
+            return tl::unexpected(
+                "cannot write " + path_.string() + ": " + common::ErrnoText(errno)
+            );
         }
         out_.close();
         return {};
     }
     std::string Error() const {
-        return "cannot write " + path_.string() + ": " + std::strerror(errno);
+        return "cannot write " + path_.string() + ": " + common::ErrnoText(errno);
     }
 
 private:

@@ -6,6 +6,10 @@
 
 namespace pavewatch::common {
 
+/// The system's description of an errno value ("No such file or directory"). Unlike
+/// std::strerror, safe to call from several threads at once.
+std::string ErrnoText(int error);
+
 /// Whole content of a file; the error names the file and the reason.
 tl::expected<std::string, std::string> ReadWholeFile(const std::string& path);
 
