@@ -32,6 +32,13 @@ StoreError FromStatus(const rocksdb::Status& s, const std::string& what) {
 }  // namespace
 
 struct RocksSegmentStore::Impl {
+    // Owns the database and its memory: never copied or moved (held by unique_ptr).
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    Impl(Impl&&) = delete;
+    Impl& operator=(Impl&&) = delete;
+
     std::shared_ptr<rocksdb::Cache> cache;
     std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
     std::unique_ptr<rocksdb::DB> db;

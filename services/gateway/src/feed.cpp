@@ -563,7 +563,7 @@ private:
         std::fill(state_->seen.begin(), state_->seen.end(), false);
         const auto& filter = *state_->filter;
         std::string out;
-        out.reserve(256 * 1024);
+        out.reserve(std::size_t{256} * 1024);
         pipeline::JsonWriter w(out);
         w.BeginObject();
         w.Key("type").String("snapshot");

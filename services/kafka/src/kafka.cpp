@@ -125,6 +125,7 @@ ListPtr ToList(const std::vector<TopicPartition>& partitions) {
 
 std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list) {
     std::vector<TopicPartition> out;
+    out.reserve(static_cast<std::size_t>(list->cnt));
     for (int i = 0; i < list->cnt; ++i) {
         out.push_back({list->elems[i].topic, list->elems[i].partition});
     }
@@ -133,6 +134,7 @@ std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list
 
 std::vector<TopicPartitionOffset> OffsetsFromList(const rd_kafka_topic_partition_list_t* list) {
     std::vector<TopicPartitionOffset> out;
+    out.reserve(static_cast<std::size_t>(list->cnt));
     for (int i = 0; i < list->cnt; ++i) {
         out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
     }
@@ -285,6 +287,13 @@ tl::expected<int, KafkaError> PartitionCount(
 // Producer
 
 struct Producer::Impl : CallbackTarget {
+    // Owns raw librdkafka handles: never copied or moved (held by unique_ptr).
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    Impl(Impl&&) = delete;
+    Impl& operator=(Impl&&) = delete;
+
     rd_kafka_t* rk = nullptr;
     ProducerOptions options;
     /// Topic handles by name, made on first use: producing by name would make (and free) one
@@ -518,6 +527,13 @@ std::optional<KafkaError> Producer::FatalError() const {
 // Consumer
 
 struct Consumer::Impl : CallbackTarget {
+    // Owns raw librdkafka handles: never copied or moved (held by unique_ptr).
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    Impl(Impl&&) = delete;
+    Impl& operator=(Impl&&) = delete;
+
     rd_kafka_t* rk = nullptr;
     rd_kafka_message_t* current = nullptr;  ///< the record the last Poll returned
     ConsumerOptions options;

@@ -224,7 +224,8 @@ public:
         // The encoded states go to the changelog now and to the store after the commit
         // (AfterCommit), encoded once.
         encoded_.clear();
-        for (const auto& [partition, runtime] : partitions_) {
+        for (const auto& assigned : partitions_) {
+            const std::int32_t partition = assigned.first;  // named: the lambda below uses it
             const std::size_t dirty = cache_.DirtyCount(partition);
             if (dirty == 0) {
                 continue;

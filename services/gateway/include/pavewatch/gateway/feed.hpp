@@ -175,6 +175,10 @@ public:
         FeedOptions options
     );
     ~FeedHub() override;
+    FeedHub(const FeedHub&) = delete;
+    FeedHub& operator=(const FeedHub&) = delete;
+    FeedHub(FeedHub&&) = delete;
+    FeedHub& operator=(FeedHub&&) = delete;
 
     bool Wants(const http::Request& request) const override;
     void Upgrade(http::UpgradeContext&& context, http::Request request) override;

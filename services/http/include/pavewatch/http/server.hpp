@@ -69,10 +69,10 @@ struct ServerOptions {
     int threads = 1;
     /// Request header limit; larger headers are answered 431. Default 8 KiB, as nginx's
     /// large_client_header_buffers line.
-    std::size_t max_header_bytes = 8 * 1024;
+    std::size_t max_header_bytes = std::size_t{8} * 1024;
     /// Request body limit; larger bodies are answered 413. Default 64 KiB: the API takes no
     /// uploads.
-    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t max_body_bytes = std::size_t{64} * 1024;
     /// Time allowed to send a whole request (headers and body); a slow-loris client that
     /// trickles bytes is cut off after it. Default 10 s.
     std::chrono::milliseconds request_timeout{10000};
