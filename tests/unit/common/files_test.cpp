@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
-
 #include <unistd.h>
 
 namespace pavewatch::common {
