@@ -19,7 +19,11 @@ StateCache::Mutable(std::int32_t partition, pipeline::SegmentId segment) {
     auto it = cache.entries.find(segment);
     if (it != cache.entries.end()) {
         ++stats_.hits;
-        if (newest_ != &it->second) {
+        // A dirty state was used since the last commit and moved to the front then: the
+        // recency order is kept per commit (by first use within it), which is all eviction
+        // needs (it runs at commits and skips dirty states), without relinking, and so
+        // touching two neighbours' cache lines, on every record of a busy segment.
+        if (!it->second.dirty && newest_ != &it->second) {
             Unlink(it->second);
             LinkNewest(it->second);
         }
