@@ -14,15 +14,6 @@ constexpr VehicleClass kClasses[] = {
     VehicleClass::kTruck,
     VehicleClass::kMotorcycle};
 
-std::optional<VehicleClass> ClassFromName(std::string_view name) {
-    for (const VehicleClass c : kClasses) {
-        if (name == VehicleClassName(c)) {
-            return c;
-        }
-    }
-    return std::nullopt;
-}
-
 tl::unexpected<Error> Fail(ErrorCode code, std::string field, std::string message) {
     return tl::unexpected(Error{code, std::move(field), std::move(message)});
 }
@@ -45,26 +36,6 @@ bool ValidFactor(double f) {
 }
 
 }  // namespace
-
-const char* VehicleClassName(VehicleClass vehicle_class) {
-    switch (vehicle_class) {
-        case VehicleClass::kCar:
-            return "car";
-        case VehicleClass::kSuv:
-            return "suv";
-        case VehicleClass::kVan:
-            return "van";
-        case VehicleClass::kBus:
-            return "bus";
-        case VehicleClass::kTruck:
-            return "truck";
-        case VehicleClass::kMotorcycle:
-            return "motorcycle";
-        case VehicleClass::kUnknown:
-            break;
-    }
-    return "unknown";
-}
 
 double ClassDefaultFactor(const RoughnessConfig& config, VehicleClass vehicle_class) {
     switch (vehicle_class) {
@@ -107,7 +78,7 @@ InMemoryCalibrationStore::FromJson(std::string_view json, const RoughnessConfig&
             }
             for (const auto& [name, factor] : value.get_object()) {
                 const std::string field = "class_defaults." + std::string(name);
-                const auto c = ClassFromName(name);
+                const auto c = VehicleClassFromString(name);
                 if (!c) {
                     return Fail(ErrorCode::kUnknownKind, field, "unknown vehicle class");
                 }

@@ -317,15 +317,33 @@ struct EosLoop::Impl final : Transaction {
         return true;
     }
 
-    /// Forgets uncommitted work and rewinds the consumer to the committed offsets.
-    void ForgetAndRewind() {
+    /// Forgets uncommitted work (the transaction, the pending offsets, the processor's state).
+    void ForgetUncommitted() {
         in_txn = false;
         needs_abort = false;
         pending.clear();
         ForgetHot();
         records_in_txn = 0;
         processor.OnAbort();
+    }
+
+    /// Forgets uncommitted work and rewinds the consumer to the committed offsets.
+    void ForgetAndRewind() {
+        ForgetUncommitted();
         Rewind();
+    }
+
+    /// Aborts the open transaction once, without retrying, then forgets uncommitted work: for
+    /// partitions that may be someone else's already, where only dropping the work matters.
+    void AbortOnceAndForget() {
+        if (in_txn) {
+            aborted->Increment();
+            auto r = producer->AbortTransaction(kTxnCallTimeout);
+            if (!r && r.error().fatal) {
+                RecreateProducer(r.error());
+            }
+        }
+        ForgetUncommitted();
     }
 
     void AbortAndRewind() {
@@ -497,19 +515,7 @@ struct EosLoop::Impl final : Transaction {
         );
         if (lost) {
             // Someone else may own them already: our uncommitted work must not be committed.
-            if (in_txn) {
-                aborted->Increment();
-                auto r = producer->AbortTransaction(kTxnCallTimeout);
-                if (!r && r.error().fatal) {
-                    RecreateProducer(r.error());
-                }
-            }
-            in_txn = false;
-            needs_abort = false;
-            pending.clear();
-            ForgetHot();
-            records_in_txn = 0;
-            processor.OnAbort();
+            AbortOnceAndForget();
         } else {
             Commit();
         }
@@ -652,19 +658,7 @@ struct EosLoop::Impl final : Transaction {
         log.Warn("the consumer failed fatally; replacing it", {{"error", why.Describe()}});
         consumer_replaced->Increment();
         replacing_consumer = true;
-        if (in_txn) {
-            aborted->Increment();
-            auto r = producer->AbortTransaction(kTxnCallTimeout);
-            if (!r && r.error().fatal) {
-                RecreateProducer(r.error());
-            }
-        }
-        in_txn = false;
-        needs_abort = false;
-        pending.clear();
-        ForgetHot();
-        records_in_txn = 0;
-        processor.OnAbort();
+        AbortOnceAndForget();
         const auto assigned_now = consumer->Assignment();
         if (!assigned_now.empty()) {
             processor.OnRevoked(assigned_now);

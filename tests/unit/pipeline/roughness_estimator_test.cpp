@@ -99,8 +99,7 @@ TEST(RoughnessModel, GainMatchesQuarterCarSimulationAtEveryRate) {
             }
             const double measured = (sum_iri / 3.0) / std::sqrt(sum_a2 / sum_v);
             const double model = RoughnessModelGain(DefaultQuarterCar(c), rate, config);
-            EXPECT_NEAR(model, measured, 0.06 * measured)
-                << VehicleClassName(c) << " at " << rate << " Hz";
+            EXPECT_NEAR(model, measured, 0.06 * measured) << ToString(c) << " at " << rate << " Hz";
         }
     }
 }

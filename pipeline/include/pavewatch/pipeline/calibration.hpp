@@ -36,11 +36,9 @@ public:
 /// A class default from RoughnessConfig (factor_car, ...).
 double ClassDefaultFactor(const RoughnessConfig& config, VehicleClass vehicle_class);
 
-/// "car", "suv", "van", "bus", "truck", "motorcycle", "unknown" (the names of the JSON below).
-const char* VehicleClassName(VehicleClass vehicle_class);
-
-/// A CalibrationStore in memory: built at start-up (from JSON or by Set*), then read-only.
-/// Reads are thread-safe once no one writes.
+/// A CalibrationStore in memory: built at start-up (from JSON, which names vehicle classes as
+/// ToString(VehicleClass) does, or by Set*), then read-only. Reads are thread-safe once no one
+/// writes.
 class InMemoryCalibrationStore final : public CalibrationStore {
 public:
     /// Class defaults from `config` (factor_car, ...).
