@@ -16,7 +16,7 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
 fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 os.dup2(fd, 1); os.dup2(fd, 2)
-os.environ.update(PAVEWATCH_DEMO_PORT=port, PAVEWATCH_SKIP_BUILD="1", PAVEWATCH_DEMO_SPEEDUP="30")
+os.environ.update(PAVEWATCH_DEMO_PORT=port, PAVEWATCH_SKIP_BUILD="1")  # the demo's own defaults
 os.execv(os.path.join(root, "scripts/demo"), ["scripts/demo"])
 PY
 demo=$!
