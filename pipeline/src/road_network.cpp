@@ -280,6 +280,18 @@ RoadNetwork::FromGeoJson(std::string_view geojson, const NetworkOptions& options
             "the network holds no LineString of non-zero length"
         ));
     }
+    // Positions are projected around the network's centre with longitudes as they are, so a
+    // network on both sides of the antimeridian (±180°) would be torn apart: refuse it clearly.
+    // No city's network spans half the globe, so a span over 180° can only mean that.
+    if (network.max_.lon - network.min_.lon > 180.0) {
+        return tl::unexpected(NetworkError(
+            ErrorCode::kOutOfRange,
+            "features",
+            "the network spans longitudes " + std::to_string(network.min_.lon) + " to " +
+                std::to_string(network.max_.lon) +
+                ": a network across the antimeridian (±180°) is not supported"
+        ));
+    }
     network.projection_ = LocalProjection(
         {(network.min_.lon + network.max_.lon) / 2, (network.min_.lat + network.max_.lat) / 2}
     );

@@ -82,6 +82,22 @@ TEST(RoadNetwork, RefusesWhatIsNotARoadNetwork) {
     EXPECT_FALSE(RoadNetwork::FromGeoJson(AlmatyText(), {.max_segment_length_m = 0.0}));
 }
 
+TEST(RoadNetwork, RefusesANetworkAcrossTheAntimeridian) {
+    // Two streets of one town, 2 km apart on either side of 180°: refused, not torn apart.
+    const auto across = RoadNetwork::FromGeoJson(
+        R"({"features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[179.99,-16.80],[179.99,-16.79]]}},)"
+        R"({"type":"Feature","geometry":{"type":"LineString","coordinates":[[-179.99,-16.80],[-179.99,-16.79]]}}]})"
+    );
+    ASSERT_FALSE(across);
+    EXPECT_EQ(across.error().code, ErrorCode::kOutOfRange);
+    EXPECT_NE(across.error().Describe().find("antimeridian"), std::string::npos)
+        << across.error().Describe();
+    // Either side alone is fine.
+    EXPECT_TRUE(RoadNetwork::FromGeoJson(
+        R"({"features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[179.98,-16.80],[179.99,-16.79]]}}]})"
+    ));
+}
+
 TEST(RoadNetwork, AcceptsMultiLineStringsAndSkipsExactDuplicates) {
     const std::string line =
         R"({"type":"Feature","properties":{"osmid":"1"},"geometry":{"type":"LineString","coordinates":[[76.90,43.20],[76.90,43.2017]]}})";
