@@ -12,7 +12,8 @@ struct Weighted {
 };
 
 /// Weighted median: the smallest x with cumulative weight >= half (ties broken by order).
-double WeightedMedian(std::vector<Weighted> v) {
+/// Sorts `v` in place.
+double WeightedMedian(std::vector<Weighted>& v) {
     std::sort(v.begin(), v.end(), [](const Weighted& a, const Weighted& b) { return a.x < b.x; });
     double total = 0.0;
     for (const auto& e : v) {
@@ -26,6 +27,58 @@ double WeightedMedian(std::vector<Weighted> v) {
         }
     }
     return v.back().x;
+}
+
+/// Huber's M-estimate of location for a fixed scale: the root of
+/// f(mu) = sum w psi((x - mu) / scale), psi(r) = clamp(r, -k, k), from `start`.
+///
+/// f is continuous, piecewise linear and non-increasing, so on the set of values inside the
+/// band |r| <= k (the others contributing w k sign(r)) the root is exact:
+/// mu = (sum_in w x + scale sum_out w k sign(r)) / sum_in w. Each step solves for the current
+/// set (a Newton step); when a step lands where the set is the same, the next step gives the
+/// same value bit for bit and the root is found, usually in two to four steps. Should the steps
+/// not settle (in theory they can cycle), iteratively reweighted least squares, which converges
+/// to the same root, finishes the work.
+double HuberLocation(const std::vector<Weighted>& values, double start, double scale, double k) {
+    double mu = start;
+    for (int step = 0; step < 16; ++step) {
+        double in_w = 0.0;
+        double in_wx = 0.0;
+        double out = 0.0;
+        for (const auto& v : values) {
+            const double r = (v.x - mu) / scale;
+            if (std::abs(r) <= k) {
+                in_w += v.w;
+                in_wx += v.w * v.x;
+            } else {
+                out += v.w * (r > 0.0 ? k : -k);
+            }
+        }
+        if (!(in_w > 0.0)) {
+            break;  // every value outside the band: no linear piece to solve on
+        }
+        const double next = (in_wx + scale * out) / in_w;
+        if (next == mu) {
+            return mu;
+        }
+        mu = next;
+    }
+    for (int iter = 0; iter < 50; ++iter) {
+        double num = 0.0;
+        double den = 0.0;
+        for (const auto& v : values) {
+            const double r = std::abs(v.x - mu) / scale;
+            const double u = r <= k ? 1.0 : k / r;
+            num += v.w * u * v.x;
+            den += v.w * u;
+        }
+        const double next = num / den;
+        if (std::abs(next - mu) < 1e-12) {
+            return next;
+        }
+        mu = next;
+    }
+    return mu;
 }
 
 }  // namespace
@@ -101,7 +154,10 @@ void RoughnessAggregate::Add(
 std::optional<RoughnessSummary>
 RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const {
     const auto max_age_ms = static_cast<EpochMs>(config.aggregate_max_age.count() * 86400000.0);
-    std::vector<Weighted> values;
+    // Buffers reused across calls (once per changed segment per commit): no allocation each.
+    thread_local std::vector<Weighted> values;
+    thread_local std::vector<Weighted> sorted;
+    values.clear();
     std::uint64_t traversals = 0;
     double sum_conf = 0.0;
     double sum_speed = 0.0;
@@ -121,30 +177,15 @@ RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const
     if (values.empty()) {
         return std::nullopt;
     }
-    double mu = WeightedMedian(values);
-    std::vector<Weighted> deviations;
-    deviations.reserve(values.size());
+    sorted.assign(values.begin(), values.end());
+    const double median = WeightedMedian(sorted);
+    sorted.clear();
     for (const auto& v : values) {
-        deviations.push_back({std::abs(v.x - mu), v.w});
+        sorted.push_back({std::abs(v.x - median), v.w});
     }
-    const double scale = std::max(0.05, 1.4826 * WeightedMedian(deviations));
+    const double scale = std::max(0.05, 1.4826 * WeightedMedian(sorted));
     const double k = config.aggregate_huber_k > 0.0 ? config.aggregate_huber_k : 1.345;
-    for (int iter = 0; iter < 20; ++iter) {
-        double num = 0.0;
-        double den = 0.0;
-        for (const auto& v : values) {
-            const double r = std::abs(v.x - mu) / scale;
-            const double u = r <= k ? 1.0 : k / r;
-            num += v.w * u * v.x;
-            den += v.w * u;
-        }
-        const double next = num / den;
-        if (std::abs(next - mu) < 1e-12) {
-            mu = next;
-            break;
-        }
-        mu = next;
-    }
+    const double mu = HuberLocation(values, median, scale, k);
     RoughnessSummary s;
     const double n = static_cast<double>(values.size());
     s.iri_m_per_km = std::exp(mu);

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pavewatch::pipeline {
 namespace {
@@ -23,6 +28,65 @@ TEST(RoughnessAggregate, OutlierVehicleBarelyMovesTheEstimate) {
     EXPECT_NEAR(before, 2.0, 0.05);
     // The plain mean over vehicles would move by ~ (8 - 2) / 9 = 0.67 m/km.
     EXPECT_LT(std::abs(after - before), 0.1);
+}
+
+/// The weighted median as Summary defines it: the smallest x with cumulative weight >= half.
+double WeightedMedianOf(std::vector<std::pair<double, double>> v) {
+    std::sort(v.begin(), v.end());
+    double total = 0.0;
+    for (const auto& [x, w] : v) {
+        total += w;
+    }
+    double acc = 0.0;
+    for (const auto& [x, w] : v) {
+        acc += w;
+        if (acc >= 0.5 * total) {
+            return x;
+        }
+    }
+    return v.back().first;
+}
+
+TEST(RoughnessAggregate, EstimateIsTheRootOfTheHuberEquation) {
+    // Random fleets (a few outliers among them), each vehicle one traversal so that its entry
+    // holds ln IRI exactly and its weight is its confidence: the estimate must solve
+    // sum w psi((x - mu) / s) = 0 with s = max(0.05, 1.4826 weighted MAD), psi = clamp(., -k, k).
+    const RoughnessConfig config;
+    const double k = config.aggregate_huber_k;
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (int trial = 0; trial < 2000; ++trial) {
+        RoughnessAggregate a;
+        const int vehicles = 1 + static_cast<int>(unit(rng) * 32);
+        const double centre = 1.0 + unit(rng) * 8.0;
+        const double spread = 0.01 + unit(rng) * 0.5;
+        std::vector<std::pair<double, double>> xw;
+        for (int v = 0; v < vehicles; ++v) {
+            double iri = centre * std::exp(spread * (unit(rng) - 0.5));
+            if (unit(rng) < 0.15) {
+                iri *= unit(rng) < 0.5 ? 4.0 : 0.25;  // a badly calibrated device
+            }
+            const double confidence = 0.05 + 0.95 * unit(rng);
+            a.Add(static_cast<std::uint64_t>(v + 1), 1000, iri, confidence, 12.0, config);
+            xw.emplace_back(std::log(iri), std::max(1e-3, confidence));
+        }
+        const auto summary = a.Summary(1000, config);
+        ASSERT_TRUE(summary);
+        const double median = WeightedMedianOf(xw);
+        std::vector<std::pair<double, double>> deviations;
+        for (const auto& [x, w] : xw) {
+            deviations.emplace_back(std::abs(x - median), w);
+        }
+        const double scale = std::max(0.05, 1.4826 * WeightedMedianOf(deviations));
+        const double mu = std::log(summary->iri_m_per_km);
+        double f = 0.0;
+        double total = 0.0;
+        for (const auto& [x, w] : xw) {
+            f += w * std::clamp((x - mu) / scale, -k, k);
+            total += w;
+        }
+        ASSERT_NEAR(f / total, 0.0, 1e-9) << "trial " << trial << ", " << vehicles << " vehicles";
+    }
 }
 
 TEST(RoughnessAggregate, BoundedAndEvictsLeastRecentlyUpdated) {
