@@ -19,6 +19,9 @@
 #   WEAR_FLAGS="..."               extra flags for pavewatch wear (cache, RocksDB memory)
 #   WEAR_WITH="bin1 bin2"          pavewatch binaries each wear run uses in turn (default: the
 #                                  build's), to compare two builds on one broker and input
+#   VERIFY_WITH="bench1 bench2"    wear_bench binaries whose offline fold checks the state of the
+#                                  WEAR_WITH binary at the same position (default: the build's),
+#                                  for two builds whose models differ
 #   RESTORE_WITH="bin1 bin2"       pavewatch binaries each restore run uses in turn (default:
 #                                  the build's), to compare two builds' restores on one changelog
 #   PEER_FLAGS=""                  extra flags for the peer (e.g. --threads 2)
@@ -105,6 +108,20 @@ echo "wear flags: $WEAR_FLAGS"
 RESTORE_WITH="${RESTORE_WITH:-$pavewatch}"
 WEAR_WITH="${WEAR_WITH:-$pavewatch}"
 last_wear_bin="${WEAR_WITH##* }"
+read -r -a wear_bins <<<"$WEAR_WITH"
+read -r -a verify_bins <<<"${VERIFY_WITH:-}"
+# The wear_bench whose offline fold checks the state written by wear binary $1.
+verifier() {
+    local i
+    for i in "${!wear_bins[@]}"; do
+        if [[ "${wear_bins[$i]}" == "$1" && -n "${verify_bins[$i]:-}" ]]; then
+            echo "${verify_bins[$i]}"
+            return
+        fi
+    done
+    echo "$bench"
+}
+for b in "${verify_bins[@]}"; do [[ -x "$b" ]] || { echo "VERIFY_WITH: $b is not executable" >&2; exit 1; }; done
 for bin in $RESTORE_WITH $WEAR_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH: $bin is not executable" >&2; exit 1; }; done
 
 # Starts `pavewatch wear` on input $1 with topics, group and state named $2 (metrics on $3),
@@ -147,7 +164,7 @@ for K in $SCALES; do
         dead="$("$bench" count --brokers "$BROKERS" --topic "$name-dlq")"
         [[ "$dead" == "COUNT_DONE records=0" ]] || { echo "wear dead-lettered records: $dead" >&2; exit 1; }
         if (( r == 1 )); then
-            v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
+            v="$("$(verifier "$wear_bin")" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
                 || { echo "  $v" >&2; echo "the wear state differs from the offline fold" >&2; exit 1; }
             echo "  $v"
         fi
