@@ -36,7 +36,7 @@ double WeightedMedian(std::vector<Weighted>& v) {
 /// band |r| <= k (the others contributing w k sign(r)) the root is exact:
 /// mu = (sum_in w x + scale sum_out w k sign(r)) / sum_in w. Each step solves for the current
 /// set (a Newton step); when a step lands where the set is the same, the next step gives the
-/// same value bit for bit and the root is found, usually in two to four steps. Should the steps
+/// same value bit for bit and the root is found, in one to four steps. Should the steps
 /// not settle (in theory they can cycle), iteratively reweighted least squares, which converges
 /// to the same root, finishes the work.
 double HuberLocation(const std::vector<Weighted>& values, double start, double scale, double k) {

@@ -78,7 +78,8 @@ double Figure(const json::object& report, std::string_view key) {
 
 /// Writes a copy of `from` (a GeoJSON road network) moved to be centred on `lon`, `lat`, each
 /// vertex keeping its distances east and north of the centre in metres: the same streets in
-/// another place on the globe. Returns the new file's path.
+/// another place on the globe. LineStrings only, as in data/almaty_roads.geojson. Returns the
+/// new file's path.
 std::string
 RelocatedNetwork(const std::string& from, double lon, double lat, const std::string& to) {
     json::value doc = json::parse(Read(from));
