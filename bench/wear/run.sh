@@ -185,9 +185,10 @@ for K in $SCALES; do
                 v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
                     || { echo "  $v" >&2; echo "the restored state differs from the offline fold" >&2; exit 1; }
                 segments="$(field identical "$v")"
-                printf '  restore %d (%s): %s slowest_partition_s=%s segments=%s load average %s\n' \
-                    "$rr" "$bin" "$line" "$slowest" "$segments" "$la"
-                echo "restore K=$K run=$rr bin=$bin $line slowest=$slowest segments=$segments" >> "$results"
+                disk="$(du -sb "$work/$name" | cut -f1)"
+                printf '  restore %d (%s): %s slowest_partition_s=%s segments=%s state_dir_bytes=%s load average %s\n' \
+                    "$rr" "$bin" "$line" "$slowest" "$segments" "$disk" "$la"
+                echo "restore K=$K run=$rr bin=$bin $line slowest=$slowest segments=$segments disk=$disk" >> "$results"
               done
             done
         fi
