@@ -66,6 +66,7 @@ RUN apt-get update -qq \
         libprometheus-cpp-core1.0 \
         libboost-json1.81.0 \
         libboost-program-options1.81.0 \
+        libtcmalloc-minimal4 \
         libsnappy1v5 \
         liblz4-1 \
         libzstd1 \
