@@ -11,10 +11,9 @@ struct Weighted {
     double w;
 };
 
-/// Weighted median: the smallest x with cumulative weight >= half (ties broken by order).
-/// Sorts `v` in place.
-double WeightedMedian(std::vector<Weighted>& v) {
-    std::sort(v.begin(), v.end(), [](const Weighted& a, const Weighted& b) { return a.x < b.x; });
+/// Weighted median of values sorted by x: the smallest x with cumulative weight >= half. Tied
+/// values give the same x in any order among themselves.
+double WeightedMedianOfSorted(const std::vector<Weighted>& v) {
     double total = 0.0;
     for (const auto& e : v) {
         total += e.w;
@@ -27,6 +26,33 @@ double WeightedMedian(std::vector<Weighted>& v) {
         }
     }
     return v.back().x;
+}
+
+/// Weighted median of the absolute deviations |x - median| of values sorted by x, in O(n):
+/// those below the median, read backwards, and those from it on are each already in order of
+/// deviation, so one merge sorts them (into `out`).
+double WeightedMedianDeviation(
+    const std::vector<Weighted>& sorted,
+    double median,
+    std::vector<Weighted>& out
+) {
+    out.clear();
+    const auto split = std::partition_point(sorted.begin(), sorted.end(), [&](const Weighted& e) {
+        return e.x < median;
+    });
+    auto below = split;  // walks down from the split
+    auto above = split;  // walks up from it
+    while (below != sorted.begin() || above != sorted.end()) {
+        if (above == sorted.end() ||
+            (below != sorted.begin() && median - (below - 1)->x <= above->x - median)) {
+            --below;
+            out.push_back({median - below->x, below->w});
+        } else {
+            out.push_back({above->x - median, above->w});
+            ++above;
+        }
+    }
+    return WeightedMedianOfSorted(out);
 }
 
 /// Huber's M-estimate of location for a fixed scale: the root of
@@ -157,6 +183,7 @@ RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const
     // Buffers reused across calls (once per changed segment per commit): no allocation each.
     thread_local std::vector<Weighted> values;
     thread_local std::vector<Weighted> sorted;
+    thread_local std::vector<Weighted> deviations;
     values.clear();
     std::uint64_t traversals = 0;
     double sum_conf = 0.0;
@@ -178,12 +205,12 @@ RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const
         return std::nullopt;
     }
     sorted.assign(values.begin(), values.end());
-    const double median = WeightedMedian(sorted);
-    sorted.clear();
-    for (const auto& v : values) {
-        sorted.push_back({std::abs(v.x - median), v.w});
-    }
-    const double scale = std::max(0.05, 1.4826 * WeightedMedian(sorted));
+    std::sort(sorted.begin(), sorted.end(), [](const Weighted& a, const Weighted& b) {
+        return a.x < b.x;
+    });
+    const double median = WeightedMedianOfSorted(sorted);
+    const double scale =
+        std::max(0.05, 1.4826 * WeightedMedianDeviation(sorted, median, deviations));
     const double k = config.aggregate_huber_k > 0.0 ? config.aggregate_huber_k : 1.345;
     const double mu = HuberLocation(values, median, scale, k);
     RoughnessSummary s;
