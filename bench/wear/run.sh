@@ -122,7 +122,7 @@ verifier() {
     echo "$bench"
 }
 for b in "${verify_bins[@]}"; do [[ -x "$b" ]] || { echo "VERIFY_WITH: $b is not executable" >&2; exit 1; }; done
-for bin in $RESTORE_WITH $WEAR_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH: $bin is not executable" >&2; exit 1; }; done
+for bin in $RESTORE_WITH $WEAR_WITH; do [[ -x "$bin" ]] || { echo "RESTORE_WITH/WEAR_WITH: $bin is not executable" >&2; exit 1; }; done
 
 # Starts `pavewatch wear` on input $1 with topics, group and state named $2 (metrics on $3),
 # with the binary $4 (default: the build's).
@@ -182,7 +182,8 @@ for K in $SCALES; do
                 # The slowest partition's restore (they run side by side), from the log.
                 slowest="$(grep '"message":"state restored"' "$work/$name.log" | tail -n 6 \
                     | sed -E 's/.*"seconds":([0-9.e+-]+).*/\1/' | sort -g | tail -n 1)"
-                v="$("$bench" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
+                # The restored state is what the last wear run wrote: checked by that build's fold.
+                v="$("$(verifier "$last_wear_bin")" verify --state-dir "$work/$name" --count "$N" --segments "$K" --seed "$SEED" --step-ms "$STEP_MS" --zipf "$ZIPF")" \
                     || { echo "  $v" >&2; echo "the restored state differs from the offline fold" >&2; exit 1; }
                 segments="$(field identical "$v")"
                 disk="$(du -sb "$work/$name" | cut -f1)"
