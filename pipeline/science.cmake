@@ -7,6 +7,7 @@ set(PAVEWATCH_SCIENCE_SOURCES
   src/signal.cpp
   src/roughness_estimator.cpp
   src/calibration.cpp
+  src/robust.cpp
   src/roughness_aggregate.cpp
   src/event_detector.cpp
   src/hazard_tracker.cpp

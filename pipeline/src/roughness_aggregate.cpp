@@ -1,113 +1,11 @@
 #include "pavewatch/pipeline/roughness_aggregate.hpp"
 
+#include "pavewatch/pipeline/robust.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 namespace pavewatch::pipeline {
-namespace {
-
-struct Weighted {
-    double x;
-    double w;
-};
-
-/// Weighted median of values sorted by x: the smallest x with cumulative weight >= half. Tied
-/// values give the same x in any order among themselves.
-double WeightedMedianOfSorted(const std::vector<Weighted>& v) {
-    double total = 0.0;
-    for (const auto& e : v) {
-        total += e.w;
-    }
-    double acc = 0.0;
-    for (const auto& e : v) {
-        acc += e.w;
-        if (acc >= 0.5 * total) {
-            return e.x;
-        }
-    }
-    return v.back().x;
-}
-
-/// Weighted median of the absolute deviations |x - median| of values sorted by x, in O(n):
-/// those below the median, read backwards, and those from it on are each already in order of
-/// deviation, so one merge sorts them (into `out`).
-double WeightedMedianDeviation(
-    const std::vector<Weighted>& sorted,
-    double median,
-    std::vector<Weighted>& out
-) {
-    out.clear();
-    const auto split = std::partition_point(sorted.begin(), sorted.end(), [&](const Weighted& e) {
-        return e.x < median;
-    });
-    auto below = split;  // walks down from the split
-    auto above = split;  // walks up from it
-    while (below != sorted.begin() || above != sorted.end()) {
-        if (above == sorted.end() ||
-            (below != sorted.begin() && median - (below - 1)->x <= above->x - median)) {
-            --below;
-            out.push_back({median - below->x, below->w});
-        } else {
-            out.push_back({above->x - median, above->w});
-            ++above;
-        }
-    }
-    return WeightedMedianOfSorted(out);
-}
-
-/// Huber's M-estimate of location for a fixed scale: the root of
-/// f(mu) = sum w psi((x - mu) / scale), psi(r) = clamp(r, -k, k), from `start`.
-///
-/// f is continuous, piecewise linear and non-increasing, so on the set of values inside the
-/// band |r| <= k (the others contributing w k sign(r)) the root is exact:
-/// mu = (sum_in w x + scale sum_out w k sign(r)) / sum_in w. Each step solves for the current
-/// set (a Newton step); when a step lands where the set is the same, the next step gives the
-/// same value bit for bit and the root is found, in one to four steps. Should the steps
-/// not settle (in theory they can cycle), iteratively reweighted least squares, which converges
-/// to the same root, finishes the work.
-double HuberLocation(const std::vector<Weighted>& values, double start, double scale, double k) {
-    double mu = start;
-    for (int step = 0; step < 16; ++step) {
-        double in_w = 0.0;
-        double in_wx = 0.0;
-        double out = 0.0;
-        for (const auto& v : values) {
-            const double r = (v.x - mu) / scale;
-            if (std::abs(r) <= k) {
-                in_w += v.w;
-                in_wx += v.w * v.x;
-            } else {
-                out += v.w * (r > 0.0 ? k : -k);
-            }
-        }
-        if (!(in_w > 0.0)) {
-            break;  // every value outside the band: no linear piece to solve on
-        }
-        const double next = (in_wx + scale * out) / in_w;
-        if (next == mu) {
-            return mu;
-        }
-        mu = next;
-    }
-    for (int iter = 0; iter < 50; ++iter) {
-        double num = 0.0;
-        double den = 0.0;
-        for (const auto& v : values) {
-            const double r = std::abs(v.x - mu) / scale;
-            const double u = r <= k ? 1.0 : k / r;
-            num += v.w * u * v.x;
-            den += v.w * u;
-        }
-        const double next = num / den;
-        if (std::abs(next - mu) < 1e-12) {
-            return next;
-        }
-        mu = next;
-    }
-    return mu;
-}
-
-}  // namespace
 
 const char* ToString(RoughnessClass c) {
     switch (c) {
@@ -181,9 +79,9 @@ std::optional<RoughnessSummary>
 RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const {
     const auto max_age_ms = static_cast<EpochMs>(config.aggregate_max_age.count() * 86400000.0);
     // Buffers reused across calls (once per changed segment per commit): no allocation each.
-    thread_local std::vector<Weighted> values;
-    thread_local std::vector<Weighted> sorted;
-    thread_local std::vector<Weighted> deviations;
+    thread_local std::vector<WeightedValue> values;
+    thread_local std::vector<WeightedValue> sorted;
+    thread_local std::vector<WeightedValue> deviations;
     values.clear();
     std::uint64_t traversals = 0;
     double sum_conf = 0.0;
@@ -205,7 +103,7 @@ RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const
         return std::nullopt;
     }
     sorted.assign(values.begin(), values.end());
-    std::sort(sorted.begin(), sorted.end(), [](const Weighted& a, const Weighted& b) {
+    std::sort(sorted.begin(), sorted.end(), [](const WeightedValue& a, const WeightedValue& b) {
         return a.x < b.x;
     });
     const double median = WeightedMedianOfSorted(sorted);

@@ -7,6 +7,7 @@ set(SCIENCE_UNIT_TESTS
   signal_test.cpp
   roughness_estimator_test.cpp
   calibration_test.cpp
+  robust_test.cpp
   roughness_aggregate_test.cpp
   event_detector_test.cpp
   hazard_tracker_test.cpp
