@@ -188,7 +188,7 @@ tl::expected<DailyHistory, Error> DailyHistory::Decode(ByteReader& in) {
         Entry e;
         e.day = in.Get<std::int32_t>();
         const std::uint8_t has_iri = in.GetU8();
-        const double iri = in.Get<double>();
+        const auto iri = in.Get<double>();
         e.index = in.Get<double>();
         e.esal = in.Get<double>();
         if (has_iri > 1 || (!h.entries_.empty() && h.entries_.back().day >= e.day)) {

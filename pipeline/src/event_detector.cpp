@@ -68,9 +68,9 @@ void EventDetector::Process(
 ) {
     const std::size_t n = std::min(vertical_mps2.size(), speed_mps.size());
     const bool has_x = horizontal_mps2.size() >= n;
-    const float g_zero_level =
+    const auto g_zero_level =
         static_cast<float>(-config_.detector_g_zero_fraction * kStandardGravity);
-    const float noise_factor = static_cast<float>(config_.detector_noise_factor);
+    const auto noise_factor = static_cast<float>(config_.detector_noise_factor);
     for (std::size_t i = 0; i < n; ++i, ++index_) {
         const float raw = vertical_mps2[i];
         const float z = highpass_.Step(raw);
@@ -141,7 +141,7 @@ void EventDetector::Process(
 }
 
 void EventDetector::Prime(std::span<const float> vertical_mps2) {
-    const float noise_factor = static_cast<float>(config_.detector_noise_factor);
+    const auto noise_factor = static_cast<float>(config_.detector_noise_factor);
     for (const float raw : vertical_mps2) {
         const float z = highpass_.Step(raw);
         if (!background_seeded_) {
@@ -175,8 +175,7 @@ void EventDetector::Decide(std::vector<DetectedEvent>& out) {
     if (2 * post_count_ < post_samples_) {
         return;
     }
-    const double missing =
-        static_cast<double>(post_samples_ - std::min(post_samples_, post_count_));
+    const auto missing = static_cast<double>(post_samples_ - std::min(post_samples_, post_count_));
     const double post_ms = (post_sum_ + missing * pre_ms_) / static_cast<double>(post_samples_);
     if (pending_event_.peak_mps2 <
         config_.detector_post_factor * std::sqrt(std::max(post_ms, pre_ms_))) {

@@ -51,7 +51,7 @@ void PutOptional(ByteWriter& out, const std::optional<EpochMs>& v) {
 
 std::optional<EpochMs> GetOptional(ByteReader& in, bool& ok) {
     const std::uint8_t present = in.GetU8();
-    const EpochMs value = in.Get<EpochMs>();
+    const auto value = in.Get<EpochMs>();
     if (present > 1) {
         ok = false;
     }

@@ -159,8 +159,12 @@ void AddPothole(
     }
     const double first = std::ceil(at_m / spacing_m);
     const double last = std::floor((at_m + length_m) / spacing_m);
-    for (double i = std::max(first, 0.0); i <= last; i += 1.0) {
-        const auto index = static_cast<std::size_t>(i);
+    if (!(first <= last) || !(last >= 0.0) || first >= static_cast<double>(elevation_m.size())) {
+        return;  // no sample under the pothole
+    }
+    for (auto index = static_cast<std::size_t>(std::max(first, 0.0));
+         static_cast<double>(index) <= last;
+         ++index) {
         if (index >= elevation_m.size()) {
             break;
         }

@@ -131,11 +131,11 @@ tl::expected<VehicleMessage, Error> ParseVehicleMessage(std::string_view text) {
         double scale = 1.0;
         const auto unit = a.OptionalString("unit");
         if (!unit) {
-            a.Fail(ErrorCode::kMissingField, "accel.unit", "required: \"m/s2\" or \"g\"");
+            a.Fail(ErrorCode::kMissingField, "accel.unit", R"(required: "m/s2" or "g")");
         } else if (*unit == "g") {
             scale = kStandardGravity;
         } else if (*unit != "m/s2") {
-            a.Fail(ErrorCode::kUnknownKind, "accel.unit", "must be \"m/s2\" or \"g\"");
+            a.Fail(ErrorCode::kUnknownKind, "accel.unit", R"(must be "m/s2" or "g")");
         }
         if (!a.failed()) {
             m.accel.x =

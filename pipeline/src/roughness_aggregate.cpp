@@ -112,7 +112,7 @@ RoughnessAggregate::Summary(EpochMs now_ms, const RoughnessConfig& config) const
     const double k = config.aggregate_huber_k > 0.0 ? config.aggregate_huber_k : 1.345;
     const double mu = HuberLocation(values, median, scale, k);
     RoughnessSummary s;
-    const double n = static_cast<double>(values.size());
+    const auto n = static_cast<double>(values.size());
     s.iri_m_per_km = std::exp(mu);
     s.vehicles = values.size();
     s.traversals = traversals;

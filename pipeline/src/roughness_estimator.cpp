@@ -126,7 +126,7 @@ std::optional<RoughnessEstimate> RoughnessEstimator::EstimateFiltered(
     double calibration_factor
 ) const {
     const std::size_t n = std::min(band_mps2.size(), speed_mps.size());
-    const float min_speed = static_cast<float>(config_.min_speed_kmh / 3.6);
+    const auto min_speed = static_cast<float>(config_.min_speed_kmh / 3.6);
     double sum_a2 = 0.0;
     double sum_v = 0.0;
     double sum_v2 = 0.0;

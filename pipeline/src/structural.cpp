@@ -224,15 +224,15 @@ tl::expected<StructuralState, Error> StructuralState::Decode(ByteReader& in) {
     s.freeze_thaw_cycles = in.Get<std::uint32_t>();
     const std::uint8_t freeze = in.GetU8();
     const std::uint8_t has_temp = in.GetU8();
-    const double temp = in.Get<double>();
+    const auto temp = in.Get<double>();
     s.temperature_ms = in.Get<EpochMs>();
     const std::uint8_t has_moist = in.GetU8();
-    const double moist = in.Get<double>();
+    const auto moist = in.Get<double>();
     s.moisture_ms = in.Get<EpochMs>();
     s.rate_decayed_damage = in.Get<double>();
     s.rate_last_ms = in.Get<EpochMs>();
     const std::uint8_t has_first = in.GetU8();
-    const EpochMs first = in.Get<EpochMs>();
+    const auto first = in.Get<EpochMs>();
     if (!in.ok()) {
         return tl::unexpected(Error{ErrorCode::kMalformed, "structural", "truncated"});
     }

@@ -25,7 +25,8 @@ namespace json = boost::json;
 using EpochMs = std::int64_t;
 
 std::optional<double> Ratio(std::uint64_t a, std::uint64_t b) {
-    return b == 0 ? std::nullopt : std::optional<double>(static_cast<double>(a) / b);
+    return b == 0 ? std::nullopt
+                  : std::optional<double>(static_cast<double>(a) / static_cast<double>(b));
 }
 
 std::optional<double> Quantile(std::vector<double> v, double q) {

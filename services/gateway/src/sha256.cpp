@@ -21,7 +21,7 @@ constexpr std::uint32_t Rotr(std::uint32_t x, int n) {
 
 void Block(std::array<std::uint32_t, 8>& h, const std::uint8_t* p) {
     std::array<std::uint32_t, 64> w{};
-    for (int i = 0; i < 16; ++i) {
+    for (std::size_t i = 0; i < 16; ++i) {
         w[i] = (std::uint32_t{p[4 * i]} << 24) | (std::uint32_t{p[4 * i + 1]} << 16) |
                (std::uint32_t{p[4 * i + 2]} << 8) | std::uint32_t{p[4 * i + 3]};
     }
@@ -89,7 +89,7 @@ std::array<std::uint8_t, 32> Sha256(std::string_view data) {
         Block(h, tail.data() + 64 * i);
     }
     std::array<std::uint8_t, 32> out{};
-    for (int i = 0; i < 8; ++i) {
+    for (std::size_t i = 0; i < 8; ++i) {
         out[4 * i] = static_cast<std::uint8_t>(h[i] >> 24);
         out[4 * i + 1] = static_cast<std::uint8_t>(h[i] >> 16);
         out[4 * i + 2] = static_cast<std::uint8_t>(h[i] >> 8);

@@ -245,7 +245,11 @@ private:
         for (const auto& [k, v] : response.headers) {
             res->set(k, v);
         }
-        res->body() = response.shared_body ? *response.shared_body : std::move(response.body);
+        if (response.shared_body) {
+            res->body() = *response.shared_body;
+        } else {
+            res->body() = std::move(response.body);
+        }
         res->keep_alive(keep_alive);
         res->prepare_payload();
         if (head) {

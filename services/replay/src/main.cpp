@@ -23,7 +23,7 @@ int Main(int argc, char** argv) {
         "log-level", po::value(&log_level)->default_value(log_level), "debug|info|warn|error"
     )("input",
       po::value(&options.input),
-      "raw JSONL file, one {\"topic\",\"key\",\"message\"} per line ('-': standard input)")(
+      R"(raw JSONL file, one {"topic","key","message"} per line ('-': standard input))")(
         "out", po::value(&options.out_dir), "output folder (created if missing)"
     )("threads",
       po::value(&options.threads)->default_value(options.threads),

@@ -157,7 +157,7 @@ tl::expected<Frame, Error> ParseFrameSlow(std::string_view line) {
         return tl::unexpected(Error{
             ErrorCode::kMalformed,
             "",
-            "a line must be one JSON object {\"topic\", \"key\", \"message\"}"});
+            R"(a line must be one JSON object {"topic", "key", "message"})"});
     }
     const auto& o = doc.get_object();
     const auto* topic = o.if_contains("topic");

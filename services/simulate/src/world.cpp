@@ -257,13 +257,13 @@ World::World(
     for (int k = 0; k < config_.sensor_sites && !candidates.empty(); ++k) {
         auto s = std::make_unique<Site>();
         s->index = k;
-        const std::size_t pick =
+        const auto pick =
             static_cast<std::size_t>(siting.Uniform() * static_cast<double>(candidates.size()));
         s->segment = candidates[std::min(pick, candidates.size() - 1)];
         s->rng = Xoshiro256(Mix(config_.seed, 5000 + static_cast<std::uint64_t>(k)));
         s->next_wim_ms = start_ms + static_cast<EpochMs>(1000.0 * s->rng.Uniform(0.0, 5.0));
-        s->next_temperature_ms = start_ms + 1000 * (k % 60);
-        s->next_moisture_ms = start_ms + 5000 * (k % 60);
+        s->next_temperature_ms = start_ms + EpochMs{1000} * (k % 60);
+        s->next_moisture_ms = start_ms + EpochMs{5000} * (k % 60);
         s->moisture = s->rng.Uniform(15.0, 28.0);
         s->truth.segment_index = s->segment;
         s->truth.wim_id = Padded("wim", k + 1);
@@ -562,7 +562,7 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
     // Wheel-path wander between batches.
     v.lateral_m = std::clamp(v.lateral_m + 0.15 * v.rng.Normal(), -0.6, 0.6);
     // Keep the last stretch of road for the next batch's lead-in.
-    const std::size_t keep = static_cast<std::size_t>(kLeadInM / spacing);
+    const auto keep = static_cast<std::size_t>(kLeadInM / spacing);
     v.tail.assign(
         road.size() > keep ? road.end() - static_cast<std::ptrdiff_t>(keep) : road.begin(),
         road.end()
@@ -631,7 +631,8 @@ void World::DriveBatch(Vehicle& v, std::vector<RawMessage>& out) {
     }
     // GPS at 1 Hz: the lane's position (right of the centre line) plus noise.
     const double batch_s = static_cast<double>(used) * dt;
-    for (double t = 0; t < batch_s; t += 1.0) {
+    for (std::size_t second = 0; static_cast<double>(second) < batch_s; ++second) {
+        const auto t = static_cast<double>(second);
         const auto i = std::min(used - 1, static_cast<std::size_t>(t / dt));
         const double at = along[i];
         const Piece* piece = &path.front();

@@ -16,12 +16,14 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 #include <unordered_set>
 #include <utility>
@@ -41,11 +43,11 @@ using stream::TopicPartition;
 // fetch.queue.backoff.ms). So the queue is sized to hold about a second of input at the
 // processors' rate, and each fetch brings more per partition so that it fills in a few round
 // trips. Cost: up to about 150 MiB of queued records (a record takes ~300 bytes queued).
-const std::map<std::string, std::string> kInputConsumerDefaults{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kInputConsumerDefaults{{
     {"queued.min.messages", "500000"},
     {"queued.max.messages.kbytes", "131072"},
     {"max.partition.fetch.bytes", "4194304"},
-};
+}};
 
 /// Restoring one partition's state from the changelog.
 struct Restore {
@@ -563,7 +565,7 @@ private:
         // The restore drains its queue faster than the input loop does: the same pre-fetch
         // queue sizing (kInputConsumerDefaults) keeps librdkafka from pausing its fetches.
         for (const auto& [k, v] : kInputConsumerDefaults) {
-            client.properties.emplace(k, v);
+            client.properties.emplace(std::string(k), std::string(v));
         }
         auto c = kafka::Consumer::Create(client, co);
         if (!c) {
@@ -945,7 +947,9 @@ int Main(int argc, char** argv) {
     eos.commit_interval = o.commit_interval;
     eos.transaction_timeout = o.transaction_timeout;
     eos.session_timeout = o.session_timeout;
-    eos.consumer_properties = kInputConsumerDefaults;
+    for (const auto& [k, v] : kInputConsumerDefaults) {
+        eos.consumer_properties.emplace(std::string(k), std::string(v));
+    }
     eos.on_delivered = [&processor](
                            std::string_view topic, std::int32_t partition, std::int64_t offset
                        ) { processor.OnDelivered(topic, partition, offset); };

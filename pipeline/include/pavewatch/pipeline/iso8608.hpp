@@ -79,7 +79,7 @@ public:
     double Normal();
 
 private:
-    std::uint64_t s_[4];
+    std::uint64_t s_[4] = {};
 };
 
 }  // namespace pavewatch::pipeline
