@@ -18,12 +18,8 @@ import sys
 import time
 
 INCLUDE = re.compile(rb'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
-# The library packages whose headers the sources include (scripts/packages.txt).
-PACKAGES = [
-    "clang-tidy", "libclang-common-14-dev", "g++-12", "libstdc++-12-dev", "librdkafka-dev",
-    "librocksdb-dev", "libboost1.81-dev", "libboost-json1.81-dev",
-    "libboost-program-options1.81-dev", "prometheus-cpp-dev", "libexpected-dev",
-]
+# Besides scripts/packages.txt: the packages that hold the compiler's and clang's own headers.
+TOOLCHAIN_PACKAGES = ["libclang-common-14-dev", "g++-12", "libstdc++-12-dev"]
 
 
 def sha(*parts):
@@ -36,8 +32,11 @@ def sha(*parts):
 
 def environment_key(root):
     tidy = subprocess.run(["clang-tidy", "--version"], capture_output=True, text=True).stdout
+    with open(os.path.join(root, "scripts", "packages.txt")) as f:
+        packages = [l.split("#")[0].strip() for l in f]
+    packages = [p for p in packages if p] + TOOLCHAIN_PACKAGES
     dpkg = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Package}=${Version}\\n", *PACKAGES],
+        ["dpkg-query", "-W", "-f", "${Package}=${Version}\\n", *packages],
         capture_output=True, text=True,
     ).stdout
     with open(os.path.join(root, ".clang-tidy"), "rb") as f:
@@ -46,24 +45,29 @@ def environment_key(root):
 
 
 class Headers:
-    """Resolves quoted includes to project files and hashes what a source reaches."""
+    """The project files a source reaches through quoted includes, each file read once."""
 
-    def __init__(self, root):
-        self.root = root
-        self.cache = {}
+    def __init__(self):
+        self.files = {}  # path -> (its bytes, the names it includes in quotes)
+
+    def read(self, path):
+        if path not in self.files:
+            with open(path, "rb") as f:
+                text = f.read()
+            self.files[path] = (text, [n.decode() for n in INCLUDE.findall(text)])
+        return self.files[path]
 
     def reached(self, source, include_dirs):
+        """Path -> bytes of the source and every project file it includes, transitively."""
         seen = {}
         stack = [source]
         while stack:
             path = stack.pop()
             if path in seen:
                 continue
-            with open(path, "rb") as f:
-                text = f.read()
+            text, names = self.read(path)
             seen[path] = text
-            for name in INCLUDE.findall(text):
-                name = name.decode()
+            for name in names:
                 for base in [os.path.dirname(path), *include_dirs]:
                     candidate = os.path.normpath(os.path.join(base, name))
                     if os.path.isfile(candidate):
@@ -127,7 +131,7 @@ def main():
         return 2
     os.makedirs(a.cache, exist_ok=True)
     env_key = environment_key(root)
-    headers = Headers(root)
+    headers = Headers()
     todo = []
     cached = 0
     for rel, e in sorted(units, key=lambda u: u[0]):
