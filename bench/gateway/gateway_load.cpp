@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -717,10 +718,19 @@ private:
     beast::flat_buffer buffer_;
 };
 
+/// A series as Prometheus writes it: `name{labels}`, or `name` when there are no labels.
+std::string SeriesName(std::string_view name, std::string_view labels) {
+    std::string series(name);
+    if (!labels.empty()) {
+        series.append("{").append(labels).append("}");
+    }
+    return series;
+}
+
 /// The value of a metric line `name{labels} value` (labels as written, or "" for none).
 std::optional<double>
-MetricValue(const std::string& text, const std::string& name, const std::string& labels) {
-    const std::string head = labels.empty() ? name + " " : name + "{" + labels + "} ";
+MetricValue(const std::string& text, std::string_view name, std::string_view labels) {
+    const std::string head = SeriesName(name, labels) + " ";
     std::size_t at = 0;
     while ((at = text.find(head, at)) != std::string::npos) {
         if (at == 0 || text[at - 1] == '\n') {
@@ -846,7 +856,7 @@ public:
         }
     }
 
-    static inline const std::vector<std::pair<std::string, std::string>> kCounters = {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kCounters{{
         {"pavewatch_gateway_websocket_closes_total", R"(reason="too_slow")"},
         {"pavewatch_gateway_websocket_closes_total", R"(reason="over_budget")"},
         {"pavewatch_gateway_websocket_closes_total", R"(reason="protocol")"},
@@ -857,7 +867,7 @@ public:
         {"pavewatch_gateway_conditions_total", R"(outcome="applied")"},
         {"pavewatch_gateway_conditions_total", R"(outcome="stale")"},
         {"pavewatch_gateway_http_rejected_connections_total", ""},
-    };
+    }};
 
     void Run() {
         bool measuring = false;
@@ -898,7 +908,7 @@ public:
         w.Key("counters_in_window").BeginObject();
         for (std::size_t i = 0; i < kCounters.size(); ++i) {
             const auto& [name, labels] = kCounters[i];
-            w.Key(labels.empty() ? name : name + "{" + labels + "}");
+            w.Key(SeriesName(name, labels));
             if (counters_start_[i] && counters_end_[i]) {
                 w.Number(*counters_end_[i] - *counters_start_[i]);
             } else {
@@ -909,7 +919,7 @@ public:
         w.Key("counters_total_at_end").BeginObject();
         for (std::size_t i = 0; i < kCounters.size(); ++i) {
             const auto& [name, labels] = kCounters[i];
-            w.Key(labels.empty() ? name : name + "{" + labels + "}");
+            w.Key(SeriesName(name, labels));
             if (counters_end_[i]) {
                 w.Number(*counters_end_[i]);
             } else {
@@ -1157,6 +1167,7 @@ int Run(int argc, char** argv) {
     }
 
     std::vector<std::unique_ptr<Worker>> workers;
+    workers.reserve(per_worker.size());
     for (auto& clients : per_worker) {
         workers.push_back(std::make_unique<Worker>(o, std::move(clients), o.threads));
     }

@@ -37,8 +37,8 @@ struct Input {
 };
 
 const Input& Data() {
-    static const Input input;
-    return input;
+    static const Input kInput;
+    return kInput;
 }
 
 void BM_Reorient(benchmark::State& state) {

@@ -35,7 +35,9 @@ double Arg(int argc, char** argv, const char* name, double fallback) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    using namespace pavewatch;
+    namespace pipeline = pavewatch::pipeline;
+    namespace simulate = pavewatch::simulate;
+    namespace state = pavewatch::state;
     const auto segments = static_cast<std::uint64_t>(Arg(argc, argv, "--segments", 1e6));
     const auto count = static_cast<std::uint64_t>(Arg(argc, argv, "--count", 3e6));
     const double zipf = Arg(argc, argv, "--zipf", 0.8);

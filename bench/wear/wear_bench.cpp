@@ -127,7 +127,7 @@ ProcSample Sample(int pid) {
     if (f.size() < 23 || f[3] == "Z") {
         return s;
     }
-    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    const auto hz = static_cast<double>(sysconf(_SC_CLK_TCK));
     s.alive = true;
     s.cpu_seconds = (std::stod(f[14]) + std::stod(f[15])) / hz;
     s.threads = std::stoi(f[20]);
@@ -208,6 +208,7 @@ std::vector<kafka::TopicPartition> Partitions(const Args& args, const std::strin
         throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
     }
     std::vector<kafka::TopicPartition> out;
+    out.reserve(static_cast<std::size_t>(*count));
     for (int p = 0; p < *count; ++p) {
         out.push_back({topic, p});
     }
@@ -332,6 +333,7 @@ int Watch(const Args& args) {
         throw std::runtime_error(consumer.error().Describe());
     }
     std::vector<kafka::TopicPartition> partitions;
+    partitions.reserve(end.size());
     for (const auto& [p, offset] : end) {
         partitions.push_back({topic, p});
     }
@@ -550,7 +552,12 @@ int Verify(const Args& args) {
 }  // namespace pavewatch::bench
 
 int main(int argc, char** argv) {
-    using namespace pavewatch::bench;
+    using pavewatch::bench::Args;
+    using pavewatch::bench::Count;
+    using pavewatch::bench::Load;
+    using pavewatch::bench::Verify;
+    using pavewatch::bench::Watch;
+    using pavewatch::bench::WatchRestore;
     const std::string usage =
         "usage: wear_bench load|count|watch|restore|verify --name value ...\n"
         "  load    --brokers B --topic T --count N --segments K [--seed 1] [--step-ms 300] [--zipf "

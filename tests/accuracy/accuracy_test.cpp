@@ -58,10 +58,11 @@ std::vector<std::string> Lines(const std::string& path) {
 /// The last line of a log that is a JSON object (evaluate --json prints one).
 json::object LastJsonObject(const std::string& log) {
     const auto lines = Lines(log);
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-        if (!it->empty() && it->front() == '{') {
-            return json::parse(*it).as_object();
-        }
+    const auto last = std::find_if(lines.rbegin(), lines.rend(), [](const std::string& line) {
+        return !line.empty() && line.front() == '{';
+    });
+    if (last != lines.rend()) {
+        return json::parse(*last).as_object();
     }
     ADD_FAILURE() << "no JSON object in " << log;
     return {};
@@ -293,15 +294,16 @@ TEST(Replay, RefusesBadLinesAndKeepsGoing) {
     // an object, a message refused by the contract, a message cut short (as a string), a blank
     // line (skipped, not refused), keys in another order (still read), a line over the limit.
     std::vector<std::string> lines(good.begin(), good.begin() + 10);
-    lines.push_back("this is not json");
-    lines.push_back(R"({"topic":"radio","key":"x","message":{}})");
-    lines.push_back(R"({"topic":"vehicle","key":"x","message":[1,2]})");
-    lines.push_back(
+    lines.emplace_back("this is not json");
+    lines.emplace_back(R"({"topic":"radio","key":"x","message":{}})");
+    lines.emplace_back(R"({"topic":"vehicle","key":"x","message":[1,2]})");
+    lines.emplace_back(
         R"({"topic":"embedded","key":"t","message":{"kind":"temperature","sensor_id":"nobody","t_ms":1767225600000,"celsius":3}})"
     );
-    lines.push_back(R"({"topic":"vehicle","key":"veh-1","message":"{\"kind\":\"vehicle\",\"vehic"})"
+    lines.emplace_back(
+        R"({"topic":"vehicle","key":"veh-1","message":"{\"kind\":\"vehicle\",\"vehic"})"
     );
-    lines.push_back("");
+    lines.emplace_back("");
     const json::object first = json::parse(good[0]).as_object();
     json::object reordered;
     reordered["message"] = first.at("message");
@@ -350,6 +352,7 @@ TEST(Replay, RefusesBadLinesAndKeepsGoing) {
     );
     const auto dlq = Lines(dir + "/mixed/dlq.jsonl");
     std::vector<long long> refused;
+    refused.reserve(dlq.size());
     for (const auto& l : dlq) {
         refused.push_back(json::parse(l).at("line").to_number<long long>());
     }

@@ -179,6 +179,7 @@ TEST_F(Chaos, KillNineAtTenRandomPointsLosesNothingAndCountsNothingTwice) {
     std::mt19937_64 rng(seed_);
     std::uniform_real_distribution<double> fraction(0.02, 0.95);
     std::vector<double> points;
+    points.reserve(10);
     for (int k = 0; k < 10; ++k) {
         points.push_back(fraction(rng));
     }

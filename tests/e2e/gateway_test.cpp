@@ -316,7 +316,7 @@ TEST_F(GatewayTest, AnswersBadInputAsDocumentedAndKeepsServingOthers) {
         ASSERT_TRUE(m);
         EXPECT_EQ(json::parse(*m).at("code"), "unknown_type");
         EXPECT_TRUE(c->connected());
-        c->Send(std::string(20 * 1024, 'x'));  // above the 16 KiB message limit
+        c->Send(std::string(std::size_t{20} * 1024, 'x'));  // above the 16 KiB message limit
         while (c->Read(5s)) {
         }
         EXPECT_EQ(c->close_code(), 1009);
@@ -344,7 +344,7 @@ TEST_F(GatewayTest, AnswersBadInputAsDocumentedAndKeepsServingOthers) {
         }
     }
     EXPECT_TRUE(got);
-    EXPECT_LT(GatewayRssKb(), rss_before + 64 * 1024) << "memory must stay bounded";
+    EXPECT_LT(GatewayRssKb(), rss_before + std::size_t{64} * 1024) << "memory must stay bounded";
 }
 
 TEST_F(GatewayTest, EnforcesHttpLimits) {
@@ -353,11 +353,12 @@ TEST_F(GatewayTest, EnforcesHttpLimits) {
         "POST",
         "/api/v1/segments",
         {{"Authorization", "Bearer " + kAgencyToken}},
-        std::string(100 * 1024, 'x')
+        std::string(std::size_t{100} * 1024, 'x')
     );
     EXPECT_EQ(big_body.status, 413);
-    const auto big_header =
-        HttpRequest(port_, "GET", "/api/v1/segments", {{"X-Padding", std::string(16 * 1024, 'y')}});
+    const auto big_header = HttpRequest(
+        port_, "GET", "/api/v1/segments", {{"X-Padding", std::string(std::size_t{16} * 1024, 'y')}}
+    );
     EXPECT_EQ(big_header.status, 431);
     const auto post = HttpRequest(
         port_, "POST", "/api/v1/segments", {{"Authorization", "Bearer " + kAgencyToken}}, "{}"
@@ -384,7 +385,7 @@ TEST_F(GatewayTest, AResumedSessionGetsExactlyWhatItMissed) {
     WsClient first(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
     const auto hello = first.Read(5s);
     ASSERT_TRUE(hello);
-    const std::string session = json::value_to<std::string>(json::parse(*hello).at("session"));
+    const auto session = json::value_to<std::string>(json::parse(*hello).at("session"));
     first.Send(R"({"type":"subscribe","kinds":["conditions"]})");
     ASSERT_TRUE(first.Read(10s));  // snapshot, seq 1
     updates(100, 8, 3);

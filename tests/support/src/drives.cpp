@@ -7,14 +7,14 @@
 namespace pavewatch::test_support {
 
 const pipeline::RoadNetwork& AlmatyNetwork() {
-    static const pipeline::RoadNetwork network =
+    static const pipeline::RoadNetwork kNetwork =
         *pipeline::RoadNetwork::FromGeoJson(ReadFile(ProjectPath("data/almaty_roads.geojson")));
-    return network;
+    return kNetwork;
 }
 
 const pipeline::MapMatcher& AlmatyMatcher() {
-    static const pipeline::MapMatcher matcher(AlmatyNetwork());
-    return matcher;
+    static const pipeline::MapMatcher kMatcher(AlmatyNetwork());
+    return kMatcher;
 }
 
 std::size_t FirstOfLongRoad(const pipeline::RoadNetwork& network, int pieces) {
@@ -63,7 +63,7 @@ pipeline::VehicleMessage SyntheticDrive(
             matcher.PointAt(seg, std::min(along, network.segments()[seg].length_m));
         const auto& sp = network.segments()[seg].points;
         m.gps.push_back(
-            {t0_ms + 1000 * s,
+            {t0_ms + std::int64_t{1000} * s,
              p.lat,
              p.lon,
              speed_mps,

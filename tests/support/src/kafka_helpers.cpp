@@ -23,13 +23,32 @@ kafka::ClientConfig Client(const std::string& id) {
     return c;
 }
 
-const char* kHeaders[] = {
+const char* const kHeaders[] = {
     "pavewatch.reason",
     "pavewatch.detail",
     "pavewatch.source.topic",
     "pavewatch.source.partition",
     "pavewatch.source.offset",
     "pavewatch.service"};
+
+/// The number of partitions of `topic`, from the broker.
+int PartitionsOf(const std::string& topic) {
+    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
+    if (!count) {
+        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
+    }
+    return *count;
+}
+
+/// Every partition of `topic`, from its first record.
+std::vector<kafka::TopicPartitionOffset> FromBeginning(const std::string& topic, int count) {
+    std::vector<kafka::TopicPartitionOffset> all;
+    all.reserve(static_cast<std::size_t>(count));
+    for (int p = 0; p < count; ++p) {
+        all.push_back({topic, p, kafka::kOffsetBeginning});
+    }
+    return all;
+}
 
 }  // namespace
 
@@ -108,20 +127,14 @@ std::vector<ConsumedRecord> ConsumeUntil(
     const std::function<bool(const std::vector<ConsumedRecord>&)>& done,
     std::chrono::milliseconds timeout
 ) {
-    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
-    if (!count) {
-        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
-    }
+    const int count = PartitionsOf(topic);
     kafka::ConsumerOptions options;
     options.read_committed = true;
     auto consumer = kafka::Consumer::Create(Client("test-consumer-" + UniqueSuffix()), options);
     if (!consumer) {
         throw std::runtime_error(consumer.error().Describe());
     }
-    std::vector<kafka::TopicPartitionOffset> all;
-    for (int p = 0; p < *count; ++p) {
-        all.push_back({topic, p, kafka::kOffsetBeginning});
-    }
+    const auto all = FromBeginning(topic, count);
     (void)consumer->Assign(all);
     std::vector<ConsumedRecord> records;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -150,10 +163,7 @@ std::vector<ConsumedRecord> ConsumeUntil(
 
 std::vector<ConsumedRecord>
 ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
-    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
-    if (!count) {
-        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
-    }
+    const int count = PartitionsOf(topic);
     kafka::ConsumerOptions options;
     options.read_committed = true;
     options.report_partition_eof = true;
@@ -161,16 +171,12 @@ ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
     if (!consumer) {
         throw std::runtime_error(consumer.error().Describe());
     }
-    std::vector<kafka::TopicPartitionOffset> all;
-    for (int p = 0; p < *count; ++p) {
-        all.push_back({topic, p, kafka::kOffsetBeginning});
-    }
+    const auto all = FromBeginning(topic, count);
     (void)consumer->Assign(all);
     std::vector<ConsumedRecord> records;
     std::set<int> at_end;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (static_cast<int>(at_end.size()) < *count && std::chrono::steady_clock::now() < deadline
-    ) {
+    while (static_cast<int>(at_end.size()) < count && std::chrono::steady_clock::now() < deadline) {
         const auto r = consumer->Poll(std::chrono::milliseconds(100));
         if (r.status == kafka::PollStatus::kPartitionEof) {
             at_end.insert(r.record.partition);
@@ -187,17 +193,14 @@ ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
         }
     }
     consumer->Close();
-    if (static_cast<int>(at_end.size()) < *count) {
+    if (static_cast<int>(at_end.size()) < count) {
         throw std::runtime_error("did not reach the end of " + topic + " in time");
     }
     return records;
 }
 
 std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic, bool read_committed) {
-    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
-    if (!count) {
-        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
-    }
+    const int count = PartitionsOf(topic);
     kafka::ConsumerOptions options;
     options.read_committed = read_committed;
     auto consumer = kafka::Consumer::Create(Client("test-offsets-" + UniqueSuffix()), options);
@@ -205,7 +208,7 @@ std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic, bool r
         throw std::runtime_error(consumer.error().Describe());
     }
     std::map<std::int32_t, std::int64_t> out;
-    for (int p = 0; p < *count; ++p) {
+    for (int p = 0; p < count; ++p) {
         auto marks = consumer->QueryWatermarks({topic, p}, std::chrono::seconds(10));
         if (!marks) {
             throw std::runtime_error("watermarks: " + marks.error().Describe());
@@ -217,10 +220,7 @@ std::map<std::int32_t, std::int64_t> EndOffsets(const std::string& topic, bool r
 
 std::map<std::int32_t, std::int64_t>
 CommittedOffsets(const std::string& group, const std::string& topic) {
-    auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
-    if (!count) {
-        throw std::runtime_error("partitions of " + topic + ": " + count.error().Describe());
-    }
+    const int count = PartitionsOf(topic);
     kafka::ConsumerOptions options;
     options.group_id = group;  // never subscribes: only reads the group's offsets
     options.read_committed = true;
@@ -229,7 +229,8 @@ CommittedOffsets(const std::string& group, const std::string& topic) {
         throw std::runtime_error(consumer.error().Describe());
     }
     std::vector<kafka::TopicPartition> partitions;
-    for (int p = 0; p < *count; ++p) {
+    partitions.reserve(static_cast<std::size_t>(count));
+    for (int p = 0; p < count; ++p) {
         partitions.push_back({topic, p});
     }
     std::map<std::int32_t, std::int64_t> out;
@@ -255,6 +256,7 @@ void CommitOffsets(
         throw std::runtime_error(consumer.error().Describe());
     }
     std::vector<kafka::TopicPartitionOffset> list;
+    list.reserve(offsets.size());
     for (const auto& [p, next] : offsets) {
         list.push_back({topic, p, next});
     }

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -13,8 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <signal.h>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -39,7 +41,8 @@ Process::Process(
         env_strings.push_back(entry);
     }
     for (const auto& [k, v] : env) {
-        env_strings.push_back(k + "=" + v);
+        env_strings.push_back(k);
+        env_strings.back().append("=").append(v);
     }
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
@@ -48,6 +51,7 @@ Process::Process(
     }
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
     for (auto& e : env_strings) {
         envp.push_back(e.data());
     }
@@ -148,8 +152,8 @@ std::string Brokers() {
 
 std::string TempDir(const std::string& name) {
     const char* base = std::getenv("PAVEWATCH_TEST_TMP");  // NOLINT(concurrency-mt-unsafe)
-    const std::string dir = std::string(base != nullptr ? base : "/tmp/pavewatch-tests") + "/" +
-                            name + "-" + UniqueSuffix();
+    std::string dir = std::string(base != nullptr ? base : "/tmp/pavewatch-tests") + "/" + name +
+                      "-" + UniqueSuffix();
     std::filesystem::create_directories(dir);
     return dir;
 }
@@ -162,17 +166,23 @@ std::string UniqueSuffix() {
 }
 
 int FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw std::system_error(errno, std::generic_category(), "FreePort: socket");
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    const int port = ntohs(addr.sin_port);
+    const bool found = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    const int error = errno;
     ::close(fd);
-    return port;
+    if (!found) {
+        throw std::system_error(error, std::generic_category(), "FreePort: no loopback port");
+    }
+    return ntohs(addr.sin_port);
 }
 
 std::string Tail(const std::string& path, std::size_t lines) {

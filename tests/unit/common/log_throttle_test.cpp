@@ -20,7 +20,8 @@ TimePoint At(std::int64_t ms) {
 TEST(LogThrottle, LetsTheBurstThroughThenHoldsBackTheRestOfTheInterval) {
     LogThrottle throttle(3, milliseconds(1000));
     std::vector<std::optional<std::uint64_t>> seen;
-    for (int i = 0; i < 6; ++i) {
+    seen.reserve(6);
+    for (std::int64_t i = 0; i < 6; ++i) {
         seen.push_back(throttle.Admit(At(10 * i)));
     }
     const std::vector<std::optional<std::uint64_t>> expected{0, 0, 0, {}, {}, {}};

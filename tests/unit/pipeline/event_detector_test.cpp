@@ -193,6 +193,7 @@ std::vector<double> EventPositions(const std::vector<double>& road, const Hazard
     detector.Process(z, {}, s, events);
     detector.Flush(events);
     std::vector<double> at;
+    at.reserve(events.size());
     for (const auto& e : events) {
         at.push_back(r.position_m[std::min(r.position_m.size() - 1, e.sample_index)]);
     }

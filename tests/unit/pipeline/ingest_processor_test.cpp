@@ -62,7 +62,7 @@ protected:
                 matcher_->PointAt(seg, std::min(along, network_->segments()[seg].length_m));
             const auto& sp = network_->segments()[seg].points;
             m.gps.push_back(
-                {m.accel.t0_ms + 1000 * s,
+                {m.accel.t0_ms + std::int64_t{1000} * s,
                  p.lat,
                  p.lon,
                  speed_mps,

@@ -58,7 +58,8 @@ TEST(ReferenceIri, SineProfileMatchesGoldenCarAnalyticGain) {
         const double amplitude = 0.005;
         std::vector<double> p(static_cast<std::size_t>(3000.0 / spacing) + 1);
         for (std::size_t i = 0; i < p.size(); ++i) {
-            p[i] = amplitude * std::sin(2.0 * std::numbers::pi * i * spacing / wavelength);
+            p[i] = amplitude *
+                   std::sin(2.0 * std::numbers::pi * static_cast<double>(i) * spacing / wavelength);
         }
         // Steady state: mean |rectified slope| = (2 / pi) x gain x slope amplitude x MA gain.
         const double x = std::numbers::pi * kIriBaseLengthM / wavelength;

@@ -48,7 +48,7 @@ TEST(Iso8608, SlopeVarianceMatchesThePsd) {
         sum += s;
         sum2 += s * s;
     }
-    const double n = static_cast<double>(p.size() - 1);
+    const auto n = static_cast<double>(p.size() - 1);
     const double variance = sum2 / n - (sum / n) * (sum / n);
     const double sinc =
         std::sin(std::numbers::pi * 10.0 * spacing) / (std::numbers::pi * 10.0 * spacing);

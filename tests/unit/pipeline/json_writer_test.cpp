@@ -97,7 +97,9 @@ TEST(JsonWriter, FindsACharacterToEscapeAtEveryPositionOfALongString) {
                 w.Key(s).String(s);
                 w.EndObject();
                 const std::string q = QuotedByHand(s);
-                ASSERT_EQ(out, "{" + q + ":" + q + "}") << "length " << length << " at " << at;
+                std::string want = "{";
+                want.append(q).append(":").append(q).append("}");
+                ASSERT_EQ(out, want) << "length " << length << " at " << at;
             }
         }
     }

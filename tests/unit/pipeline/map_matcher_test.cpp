@@ -10,10 +10,10 @@ namespace pavewatch::pipeline {
 namespace {
 
 const RoadNetwork& Almaty() {
-    static const RoadNetwork network = *RoadNetwork::FromGeoJson(
+    static const RoadNetwork kNetwork = *RoadNetwork::FromGeoJson(
         test_support::ReadFile(test_support::ProjectPath("data/almaty_roads.geojson"))
     );
-    return network;
+    return kNetwork;
 }
 
 /// A point `metres` to the right of `p` for a road of bearing `bearing_deg`.

@@ -44,7 +44,9 @@ TEST(QuarterCar, SineRoadMatchesAnalyticResponse) {
         const double amplitude = 0.002;
         std::vector<double> road(static_cast<std::size_t>(600.0 / spacing) + 1);
         for (std::size_t i = 0; i < road.size(); ++i) {
-            road[i] = amplitude * std::sin(2.0 * std::numbers::pi * i * spacing / wavelength);
+            road[i] =
+                amplitude *
+                std::sin(2.0 * std::numbers::pi * static_cast<double>(i) * spacing / wavelength);
         }
         const double v[1] = {speed};
         const auto r = SimulateQuarterCar(road, spacing, v, 1000.0, p, point);
@@ -89,8 +91,8 @@ TEST(QuarterCar, VariableSpeedGivesOneSamplePerSpeedAndIntegratesPosition) {
         SimulateQuarterCar(road, 0.02, speed, 100.0, DefaultQuarterCar(VehicleClass::kCar));
     ASSERT_EQ(r.position_m.size(), speed.size());
     double expected = 0.0;
-    for (std::size_t i = 0; i < speed.size(); ++i) {
-        expected += speed[i] * 0.01;
+    for (const double v : speed) {
+        expected += v * 0.01;
     }
     EXPECT_NEAR(r.position_m.back(), expected - speed.back() * 0.005, 0.05);
 }

@@ -34,7 +34,7 @@ json::object ValidVehicle() {
     json::array gps;
     for (int i = 0; i < 2; ++i) {
         gps.push_back(json::object{
-            {"t_ms", 1763900000000LL + 1000 * i},
+            {"t_ms", 1763900000000LL + 1000LL * i},
             {"lat", 43.25},
             {"lon", 76.9},
             {"speed_mps", 12.5},

@@ -13,9 +13,9 @@ namespace pavewatch::pipeline {
 namespace {
 
 const std::string& AlmatyText() {
-    static const std::string text =
+    static const std::string kText =
         test_support::ReadFile(test_support::ProjectPath("data/almaty_roads.geojson"));
-    return text;
+    return kText;
 }
 
 TEST(RoadNetwork, CutsAlmatyIntoSegmentsOfAtMost100Metres) {

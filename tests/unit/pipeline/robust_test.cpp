@@ -72,6 +72,7 @@ TEST(Robust, MedianDeviationMatchesSortingTheDeviations) {
         const auto v = SortedByX(RandomValues(rng));
         const double m = WeightedMedianOfSorted(v);
         std::vector<WeightedValue> deviations;
+        deviations.reserve(v.size());
         for (const auto& e : v) {
             deviations.push_back({std::abs(e.x - m), e.w});
         }

@@ -67,13 +67,14 @@ TEST(RoughnessAggregate, EstimateIsTheRootOfTheHuberEquation) {
                 iri *= unit(rng) < 0.5 ? 4.0 : 0.25;  // a badly calibrated device
             }
             const double confidence = 0.05 + 0.95 * unit(rng);
-            a.Add(static_cast<std::uint64_t>(v + 1), 1000, iri, confidence, 12.0, config);
+            a.Add(static_cast<std::uint64_t>(v) + 1, 1000, iri, confidence, 12.0, config);
             xw.emplace_back(std::log(iri), std::max(1e-3, confidence));
         }
         const auto summary = a.Summary(1000, config);
         ASSERT_TRUE(summary);
         const double median = WeightedMedianOf(xw);
         std::vector<std::pair<double, double>> deviations;
+        deviations.reserve(xw.size());
         for (const auto& [x, w] : xw) {
             deviations.emplace_back(std::abs(x - median), w);
         }
@@ -93,7 +94,7 @@ TEST(RoughnessAggregate, BoundedAndEvictsLeastRecentlyUpdated) {
     RoughnessConfig config;
     config.aggregate_max_vehicles = 4;
     RoughnessAggregate a;
-    for (int i = 0; i < 10; ++i) {
+    for (std::int64_t i = 0; i < 10; ++i) {
         a.Add(static_cast<std::uint64_t>(i), 1000 * i, 2.0, 0.5, 10.0, config);
         ASSERT_LE(a.entries().size(), 4U);
     }

@@ -203,7 +203,12 @@ TEST(RoughnessEstimator, MedianSegmentErrorWithin10PercentAfter10Vehicles) {
                 ASSERT_TRUE(e.has_value());
                 single.push_back(std::abs(e->iri_m_per_km / truth - 1.0));
                 aggregate.Add(
-                    1000 + k, 1000 * k, e->iri_m_per_km, e->confidence, e->mean_speed_mps, config
+                    1000 + k,
+                    std::int64_t{1000} * k,
+                    e->iri_m_per_km,
+                    e->confidence,
+                    e->mean_speed_mps,
+                    config
                 );
             }
             const auto summary = aggregate.Summary(10000, config);

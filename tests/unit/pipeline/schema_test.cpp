@@ -298,7 +298,7 @@ json::object ValidVehicle() {
     json::array gps;
     for (int i = 0; i < 2; ++i) {
         gps.push_back(json::object{
-            {"t_ms", kT0 + 1000 * i},
+            {"t_ms", kT0 + std::int64_t{1000} * i},
             {"lat", 43.25},
             {"lon", 76.9},
             {"speed_mps", 12.5},
@@ -711,7 +711,7 @@ TEST(Schemas, RegistrySamplesAreAcceptedAndRefusedLikeTheLoaderDoes) {
     const MapMatcher matcher(*network);
     const std::string segment = ToString(network->segments().front().id);
     const Validator schema(LoadSchema("sensor-registry.schema.json"));
-    const auto sensor = [&](json::object fields) {
+    const auto sensor = [&](const json::object& fields) {
         json::object s{{"sensor_id", "wim-1"}, {"kind", "wim"}, {"segment_id", segment}};
         for (const auto& [k, v] : fields) {
             s[k] = v;

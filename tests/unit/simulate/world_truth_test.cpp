@@ -15,14 +15,14 @@ namespace pavewatch::simulate {
 namespace {
 
 const pipeline::RoadNetwork& Almaty() {
-    static const auto network = [] {
+    static const auto kNetwork = [] {
         auto n = pipeline::RoadNetwork::FromGeoJson(
             test_support::ReadFile(test_support::ProjectPath("data/almaty_roads.geojson"))
         );
         EXPECT_TRUE(n.has_value());
         return std::move(*n);
     }();
-    return network;
+    return kNetwork;
 }
 
 struct TruthStats {

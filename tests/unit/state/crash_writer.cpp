@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-    using namespace pavewatch::state;
+    using pavewatch::state::RocksSegmentStore;
+    namespace test_batches = pavewatch::state::test_batches;
     if (argc != 4) {
         std::fprintf(stderr, "usage: crash_writer <folder> <wal 0|1> <count>\n");
         return 2;

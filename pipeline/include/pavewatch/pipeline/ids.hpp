@@ -22,6 +22,8 @@ public:
 
     constexpr const T& value() const { return value_; }
 
+    // clang-tidy 14 reads the defaulted comparison's literal 0 as a null pointer.
+    // NOLINTNEXTLINE(modernize-use-nullptr)
     friend constexpr auto operator<=>(const StrongId&, const StrongId&) = default;
     friend constexpr bool operator==(const StrongId&, const StrongId&) = default;
 
