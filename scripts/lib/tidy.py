@@ -3,8 +3,8 @@
 
 A translation unit is checked again only when something that decides its findings changed: its
 source, any of the project's headers it reaches (quoted includes, followed transitively), its
-compile flags, .clang-tidy, the clang-tidy version, or the versions of the library packages
-whose headers it reads. Keys hold no absolute path, so a fresh clone reuses the cache.
+compile flags, the .clang-tidy files that apply to it (the root's and any in the folders between),
+the clang-tidy version, or the versions of the library packages whose headers it reads. Keys hold no absolute path, so a fresh clone reuses the cache.
 """
 import argparse
 import concurrent.futures
@@ -99,6 +99,15 @@ def unit_key(entry, root, build, env_key, headers):
     parts = [env_key, " ".join(flags)]
     for path in sorted(reached):
         parts += [os.path.relpath(path, root), reached[path]]
+    # The nested configurations (tests/.clang-tidy, bench/.clang-tidy) between the source and
+    # the root, whose own configuration is in env_key.
+    folder = os.path.dirname(entry["file"])
+    while folder.startswith(root + os.sep):
+        config = os.path.join(folder, ".clang-tidy")
+        if os.path.isfile(config):
+            with open(config, "rb") as f:
+                parts += [os.path.relpath(config, root), f.read()]
+        folder = os.path.dirname(folder)
     return sha(*parts)
 
 
@@ -108,7 +117,9 @@ def main():
     ap.add_argument("--build", required=True, help="the folder holding compile_commands.json")
     ap.add_argument("--cache", required=True, help="where the clean files' keys are kept")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--under", nargs="+", default=["pipeline", "state", "services"])
+    ap.add_argument(
+        "--under", nargs="+", default=["pipeline", "state", "services", "tests", "bench"]
+    )
     ap.add_argument("files", nargs="*", help="only these sources (paths from the root)")
     a = ap.parse_args()
     root = os.path.realpath(a.root)
