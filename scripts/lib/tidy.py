@@ -3,8 +3,9 @@
 
 A translation unit is checked again only when something that decides its findings changed: its
 source, any of the project's headers it reaches (quoted includes, followed transitively), its
-compile flags, the .clang-tidy files that apply to it (the root's and any in the folders between),
-the clang-tidy version, or the versions of the library packages whose headers it reads. Keys hold no absolute path, so a fresh clone reuses the cache.
+compile flags, the .clang-tidy files that apply to it (the root's and any in the folders
+between), the clang-tidy version, or the versions of the library packages whose headers it
+reads. Keys hold no absolute path, so a fresh clone reuses the cache.
 """
 import argparse
 import concurrent.futures
