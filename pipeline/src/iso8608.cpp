@@ -157,17 +157,16 @@ void AddPothole(
     if (!(spacing_m > 0.0) || elevation_m.empty()) {
         return;
     }
-    const double first = std::ceil(at_m / spacing_m);
-    const double last = std::floor((at_m + length_m) / spacing_m);
-    if (!(first <= last) || !(last >= 0.0) || first >= static_cast<double>(elevation_m.size())) {
+    // The samples under the pothole, clamped to the profile (a NaN fails the test below).
+    const double first = std::max(std::ceil(at_m / spacing_m), 0.0);
+    const double last = std::min(
+        std::floor((at_m + length_m) / spacing_m), static_cast<double>(elevation_m.size() - 1)
+    );
+    if (!(first <= last)) {
         return;  // no sample under the pothole
     }
-    for (auto index = static_cast<std::size_t>(std::max(first, 0.0));
-         static_cast<double>(index) <= last;
+    for (auto index = static_cast<std::size_t>(first); index <= static_cast<std::size_t>(last);
          ++index) {
-        if (index >= elevation_m.size()) {
-            break;
-        }
         elevation_m[index] -= depth_m;
     }
 }

@@ -70,6 +70,21 @@ TEST(Iso8608, AddPotholeLowersOnlyItsSpan) {
     EXPECT_DOUBLE_EQ(p[100], -0.05);
 }
 
+TEST(Iso8608, AddPotholeOutsideTheProfileChangesNothing) {
+    const std::vector<double> flat(101, 0.0);
+    std::vector<double> p = flat;
+    AddPothole(p, 0.1, -3.0, 0.05, 1.0);          // ends before the start
+    AddPothole(p, 0.1, 12.0, 0.05, 1.0);          // starts past the end
+    AddPothole(p, 0.1, std::nan(""), 0.05, 1.0);  // no position
+    AddPothole(p, 0.1, 2.0, 0.05, -1.0);          // negative length
+    AddPothole(p, 0.1, 1e300, 0.05, 1.0);         // far beyond any index
+    EXPECT_EQ(p, flat);
+    AddPothole(p, 0.1, -0.25, 0.05, 0.5);  // straddles the start: samples 0..2
+    EXPECT_DOUBLE_EQ(p[0], -0.05);
+    EXPECT_DOUBLE_EQ(p[2], -0.05);
+    EXPECT_DOUBLE_EQ(p[3], 0.0);
+}
+
 TEST(Iso8608, Xoshiro256IsDeterministicAndUniform) {
     Xoshiro256 a(42);
     Xoshiro256 b(42);
