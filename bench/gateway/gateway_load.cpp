@@ -12,6 +12,8 @@
 // Memory is bounded: latencies go to log-linear histograms (64 sub-buckets per power of two,
 // error < 1.6 %), never to a per-message sample.
 
+#include "pavewatch/bench/metrics_text.hpp"
+#include "pavewatch/bench/process_sample.hpp"
 #include "pavewatch/pipeline/json_writer.hpp"
 #include "pavewatch/pipeline/road_network.hpp"
 
@@ -718,63 +720,6 @@ private:
     beast::flat_buffer buffer_;
 };
 
-/// A series as Prometheus writes it: `name{labels}`, or `name` when there are no labels.
-std::string SeriesName(std::string_view name, std::string_view labels) {
-    std::string series(name);
-    if (!labels.empty()) {
-        series.append("{").append(labels).append("}");
-    }
-    return series;
-}
-
-/// The value of a metric line `name{labels} value` (labels as written, or "" for none).
-std::optional<double>
-MetricValue(const std::string& text, std::string_view name, std::string_view labels) {
-    const std::string head = SeriesName(name, labels) + " ";
-    std::size_t at = 0;
-    while ((at = text.find(head, at)) != std::string::npos) {
-        if (at == 0 || text[at - 1] == '\n') {
-            return std::strtod(text.c_str() + at + head.size(), nullptr);
-        }
-        at += head.size();
-    }
-    return std::nullopt;
-}
-
-/// utime + stime of a process, seconds; nullopt when it is gone.
-std::optional<double> CpuSeconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) {
-        return std::nullopt;
-    }
-    const auto close = line.rfind(')');
-    std::istringstream fields(line.substr(close + 2));
-    std::string f;
-    double utime = 0;
-    double stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14) {
-            utime = std::stod(f);
-        } else if (i == 15) {
-            stime = std::stod(f);
-        }
-    }
-    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-/// A "VmRSS:"-like field of /proc/<pid>/status, MiB.
-std::optional<double> StatusMiB(int pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(field, 0) == 0) {
-            return std::stod(line.substr(field.size())) / 1024.0;  // kB
-        }
-    }
-    return std::nullopt;
-}
-
 double LoadAverage1() {
     std::ifstream in("/proc/loadavg");
     double v = 0;
@@ -856,18 +801,19 @@ public:
         }
     }
 
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kCounters{{
-        {"pavewatch_gateway_websocket_closes_total", R"(reason="too_slow")"},
-        {"pavewatch_gateway_websocket_closes_total", R"(reason="over_budget")"},
-        {"pavewatch_gateway_websocket_closes_total", R"(reason="protocol")"},
-        {"pavewatch_gateway_websocket_closes_total", R"(reason="going_away")"},
-        {"pavewatch_gateway_websocket_updates_coalesced_total", ""},
-        {"pavewatch_gateway_websocket_messages_sent_total", ""},
-        {"pavewatch_gateway_websocket_snapshots_total", ""},
-        {"pavewatch_gateway_conditions_total", R"(outcome="applied")"},
-        {"pavewatch_gateway_conditions_total", R"(outcome="stale")"},
-        {"pavewatch_gateway_http_rejected_connections_total", ""},
-    }};
+    /// Series as the gateway's /metrics page writes them (a name alone sums its label sets).
+    static constexpr std::array<std::string_view, 10> kCounters{
+        R"(pavewatch_gateway_websocket_closes_total{reason="too_slow"})",
+        R"(pavewatch_gateway_websocket_closes_total{reason="over_budget"})",
+        R"(pavewatch_gateway_websocket_closes_total{reason="protocol"})",
+        R"(pavewatch_gateway_websocket_closes_total{reason="going_away"})",
+        "pavewatch_gateway_websocket_updates_coalesced_total",
+        "pavewatch_gateway_websocket_messages_sent_total",
+        "pavewatch_gateway_websocket_snapshots_total",
+        R"(pavewatch_gateway_conditions_total{outcome="applied"})",
+        R"(pavewatch_gateway_conditions_total{outcome="stale"})",
+        "pavewatch_gateway_http_rejected_connections_total",
+    };
 
     void Run() {
         bool measuring = false;
@@ -907,8 +853,7 @@ public:
         w.Key("metrics_errors").UInt(metrics_errors_);
         w.Key("counters_in_window").BeginObject();
         for (std::size_t i = 0; i < kCounters.size(); ++i) {
-            const auto& [name, labels] = kCounters[i];
-            w.Key(SeriesName(name, labels));
+            w.Key(kCounters[i]);
             if (counters_start_[i] && counters_end_[i]) {
                 w.Number(*counters_end_[i] - *counters_start_[i]);
             } else {
@@ -918,8 +863,7 @@ public:
         w.EndObject();
         w.Key("counters_total_at_end").BeginObject();
         for (std::size_t i = 0; i < kCounters.size(); ++i) {
-            const auto& [name, labels] = kCounters[i];
-            w.Key(SeriesName(name, labels));
+            w.Key(kCounters[i]);
             if (counters_end_[i]) {
                 w.Number(*counters_end_[i]);
             } else {
@@ -948,9 +892,9 @@ private:
         const auto now = SteadyClock::now();
         const double load = LoadAverage1();
         const double cpu =
-            options_.gateway_pid > 0 ? CpuSeconds(options_.gateway_pid).value_or(0.0) : 0.0;
+            options_.gateway_pid > 0 ? SampleProcess(options_.gateway_pid).cpu_seconds : 0.0;
         for (auto& p : watched_) {
-            (start ? p.start : p.end) = CpuSeconds(p.pid).value_or(0.0);
+            (start ? p.start : p.end) = SampleProcess(p.pid).cpu_seconds;
         }
         std::string error;
         const auto metrics = http_.Get("/metrics", std::chrono::seconds(10), &error);
@@ -958,7 +902,7 @@ private:
         counters.assign(kCounters.size(), std::nullopt);
         if (metrics) {
             for (std::size_t i = 0; i < kCounters.size(); ++i) {
-                counters[i] = MetricValue(*metrics, kCounters[i].first, kCounters[i].second);
+                counters[i] = MetricSum(*metrics, kCounters[i]);
             }
         } else {
             ++metrics_errors_;
@@ -974,7 +918,7 @@ private:
             cpu_end_ = cpu;
             own_end_ = OwnCpuSeconds();
             if (options_.gateway_pid > 0) {
-                hwm_ = StatusMiB(options_.gateway_pid, "VmHWM:").value_or(0.0);
+                hwm_ = static_cast<double>(SampleProcess(options_.gateway_pid).vmhwm_kb) / 1024.0;
             }
         }
     }
@@ -985,21 +929,23 @@ private:
         ++load_n_;
         load_max_ = std::max(load_max_, load);
         if (options_.gateway_pid > 0) {
-            if (const auto rss = StatusMiB(options_.gateway_pid, "VmRSS:")) {
+            const ProcessSample p = SampleProcess(options_.gateway_pid);
+            if (p.alive) {
+                const double rss = static_cast<double>(p.vmrss_kb) / 1024.0;
                 if (rss_first_ == 0) {
-                    rss_first_ = *rss;
+                    rss_first_ = rss;
                 }
-                rss_last_ = *rss;
-                rss_max_ = std::max(rss_max_, *rss);
+                rss_last_ = rss;
+                rss_max_ = std::max(rss_max_, rss);
             }
         }
         std::string error;
         if (const auto metrics = http_.Get("/metrics", std::chrono::seconds(10), &error)) {
             queued_last_ =
-                MetricValue(*metrics, "pavewatch_gateway_websocket_queued_bytes", "").value_or(0);
+                MetricSum(*metrics, "pavewatch_gateway_websocket_queued_bytes").value_or(0);
             queued_max_ = std::max(queued_max_, queued_last_);
             connections_last_ =
-                MetricValue(*metrics, "pavewatch_gateway_websocket_connections", "").value_or(0);
+                MetricSum(*metrics, "pavewatch_gateway_websocket_connections").value_or(0);
         } else {
             ++metrics_errors_;
         }

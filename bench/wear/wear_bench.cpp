@@ -11,6 +11,8 @@
 // Every step prints one line `<STEP>_DONE key=value ...` on stdout for the script to parse;
 // progress and errors go to stderr. Loopback only: brokers and the metrics port are local.
 
+#include "pavewatch/bench/metrics_text.hpp"
+#include "pavewatch/bench/process_sample.hpp"
 #include "pavewatch/kafka/kafka.hpp"
 #include "pavewatch/pipeline/model_config.hpp"
 #include "pavewatch/pipeline/observation.hpp"
@@ -28,11 +30,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -98,54 +98,6 @@ double Seconds(Clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
 
-// ---- /proc ------------------------------------------------------------------------------------
-
-struct ProcSample {
-    bool alive = false;
-    double cpu_seconds = 0.0;    ///< utime + stime of every thread
-    double age_seconds = 0.0;    ///< since the process started
-    std::uint64_t vmhwm_kb = 0;  ///< peak resident set
-    std::uint64_t vmrss_kb = 0;
-    int threads = 0;
-};
-
-ProcSample Sample(int pid) {
-    ProcSample s;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(stat, text)) {
-        return s;
-    }
-    // Fields after the command name (which may hold spaces) start at field 3 (state).
-    const auto close = text.rfind(')');
-    std::istringstream in(text.substr(close + 2));
-    std::vector<std::string> f{"", "", ""};  // pad so that f[n] is field n (1-based, man 5 proc)
-    std::string field;
-    while (in >> field) {
-        f.push_back(field);
-    }
-    if (f.size() < 23 || f[3] == "Z") {
-        return s;
-    }
-    const auto hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-    s.alive = true;
-    s.cpu_seconds = (std::stod(f[14]) + std::stod(f[15])) / hz;
-    s.threads = std::stoi(f[20]);
-    double uptime = 0.0;
-    std::ifstream("/proc/uptime") >> uptime;
-    s.age_seconds = uptime - std::stod(f[22]) / hz;
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            s.vmhwm_kb = std::stoull(line.substr(6));
-        } else if (line.rfind("VmRSS:", 0) == 0) {
-            s.vmrss_kb = std::stoull(line.substr(6));
-        }
-    }
-    return s;
-}
-
 // ---- /metrics ---------------------------------------------------------------------------------
 
 /// GET http://127.0.0.1:<port>/metrics; empty on any failure.
@@ -179,25 +131,6 @@ std::string ScrapeMetrics(int port) {
     close(fd);
     const auto body = out.find("\r\n\r\n");
     return body == std::string::npos ? std::string{} : out.substr(body + 4);
-}
-
-/// Sum of every sample of a metric family (any labels) in Prometheus text; nullopt if absent.
-std::optional<double> Metric(const std::string& text, const std::string& name) {
-    std::optional<double> sum;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(name, 0) != 0) {
-            continue;
-        }
-        const char next = line.size() > name.size() ? line[name.size()] : '\0';
-        if (next != ' ' && next != '{') {
-            continue;
-        }
-        const auto space = line.rfind(' ');
-        sum = sum.value_or(0.0) + std::stod(line.substr(space + 1));
-    }
-    return sum;
 }
 
 // ---- Kafka ------------------------------------------------------------------------------------
@@ -340,7 +273,7 @@ int Watch(const Args& args) {
 
     const auto started = Clock::now();
     std::optional<Clock::time_point> first_at;
-    ProcSample first_sample;
+    ProcessSample first_sample;
     auto last_report = started;
     std::int64_t done_records = 0;
     for (;;) {
@@ -354,12 +287,12 @@ int Watch(const Args& args) {
         if (!first_at && metrics_port > 0) {
             // The first record processed: the processor's own counter (scraped every 5 ms
             // until then, and never after, so that the scrapes cost it nothing while it works).
-            const auto m = Metric(ScrapeMetrics(metrics_port), records_metric);
+            const auto m = MetricSum(ScrapeMetrics(metrics_port), records_metric);
             if (m && *m > 0) {
                 first_at = Clock::now();
-                first_sample = Sample(pid);
+                first_sample = SampleProcess(pid);
             } else {
-                if (!Sample(pid).alive) {
+                if (!SampleProcess(pid).alive) {
                     std::fprintf(stderr, "watch: process %d is gone\n", pid);
                     return 1;
                 }
@@ -378,7 +311,7 @@ int Watch(const Args& args) {
             }
             if (all) {
                 const auto done_at = Clock::now();
-                const ProcSample s = Sample(pid);
+                const ProcessSample s = SampleProcess(pid);
                 if (!s.alive) {
                     std::fprintf(stderr, "watch: process %d is gone\n", pid);
                     return 1;
@@ -390,9 +323,9 @@ int Watch(const Args& args) {
                 double hit_ratio = -1.0;
                 if (metrics_port > 0) {
                     const std::string text = ScrapeMetrics(metrics_port);
-                    const auto all = Metric(text, "pavewatch_wear_cache_lookups_total");
+                    const auto all = MetricSum(text, "pavewatch_wear_cache_lookups_total");
                     const auto hits =
-                        Metric(text, "pavewatch_wear_cache_lookups_total{found=\"memory\"}");
+                        MetricSum(text, "pavewatch_wear_cache_lookups_total{found=\"memory\"}");
                     if (all && hits && *all > 0) {
                         hit_ratio = *hits / *all;
                     }
@@ -414,7 +347,7 @@ int Watch(const Args& args) {
                 return 0;
             }
         }
-        const ProcSample s = Sample(pid);
+        const ProcessSample s = SampleProcess(pid);
         if (!s.alive) {
             std::fprintf(stderr, "watch: process %d is gone\n", pid);
             return 1;
@@ -443,12 +376,12 @@ int WatchRestore(const Args& args) {
     auto last_report = started;
     for (;;) {
         const std::string text = ScrapeMetrics(metrics_port);
-        const auto restored = Metric(text, "pavewatch_wear_restore_duration_seconds_count");
-        const auto restoring = Metric(text, "pavewatch_wear_restoring_partitions");
-        const auto records = Metric(text, "pavewatch_wear_restore_records_total");
+        const auto restored = MetricSum(text, "pavewatch_wear_restore_duration_seconds_count");
+        const auto restoring = MetricSum(text, "pavewatch_wear_restoring_partitions");
+        const auto records = MetricSum(text, "pavewatch_wear_restore_records_total");
         if (restored && restoring && *restored >= partitions && *restoring == 0) {
-            const ProcSample s = Sample(pid);
-            const auto sum = Metric(text, "pavewatch_wear_restore_duration_seconds_sum");
+            const ProcessSample s = SampleProcess(pid);
+            const auto sum = MetricSum(text, "pavewatch_wear_restore_duration_seconds_sum");
             std::printf(
                 "RESTORE_DONE partitions=%.0f records=%.0f since_start=%.3f cpu_total=%.2f"
                 " duration_sum=%.3f vmhwm_kb=%" PRIu64 " vmrss_kb=%" PRIu64 "\n",
@@ -462,7 +395,7 @@ int WatchRestore(const Args& args) {
             );
             return 0;
         }
-        const ProcSample s = Sample(pid);
+        const ProcessSample s = SampleProcess(pid);
         if (!s.alive) {
             std::fprintf(stderr, "restore: process %d is gone\n", pid);
             return 1;
