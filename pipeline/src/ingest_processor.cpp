@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <sstream>
+#include <string>
 
 namespace pavewatch::pipeline {
 namespace {
@@ -399,7 +401,9 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
             std::span<const float>(speed.data() + est_start, end - est_start),
             factor
         );
-        if (estimate) {
+        // An estimate beyond any road's (from accelerations no road makes) is no estimate:
+        // the pass still counts, its IRI does not.
+        if (estimate && estimate->iri_m_per_km <= ObservationLimits::kMaxIriMPerKm) {
             t.iri_m_per_km = static_cast<float>(estimate->iri_m_per_km);
             t.confidence = static_cast<float>(estimate->confidence);
             t.samples = static_cast<std::uint32_t>(estimate->samples);
@@ -456,6 +460,18 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
     const auto calibrate = [&](double raw) {
         return static_cast<float>(sensor->gain * raw + sensor->offset);
     };
+    // A calibrated value outside what a raw message may carry (a gain or offset in the
+    // registry that does not fit the sensor) is refused, naming the field, rather than folded.
+    std::optional<Error> refused;
+    const auto in_range = [&](const std::string& field, float value, double min, double max) {
+        if (!refused && !(value >= min && value <= max)) {
+            std::ostringstream text;
+            text << "is " << value << " after the sensor's calibration (gain " << sensor->gain
+                 << ", offset " << sensor->offset << "), outside [" << min << ", " << max << "]";
+            refused = Error{ErrorCode::kOutOfRange, field, text.str()};
+        }
+        return value;
+    };
     Observation o;
     o.segment = sensor->segment;
     std::visit(
@@ -466,7 +482,12 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
                 AxleLoads a;
                 a.axles = static_cast<std::uint8_t>(r.axle_loads_kn.size());
                 for (std::size_t i = 0; i < r.axle_loads_kn.size(); ++i) {
-                    a.load_kn[i] = std::max(0.0F, calibrate(r.axle_loads_kn[i]));
+                    a.load_kn[i] = in_range(
+                        "axle_loads_kn[" + std::to_string(i) + "]",
+                        std::max(0.0F, calibrate(r.axle_loads_kn[i])),
+                        0.0,
+                        RawLimits::kMaxAxleLoadKn
+                    );
                     a.spacing_m[i] = i == 0 ? 0.0F : static_cast<float>(r.axle_spacings_m[i - 1]);
                 }
                 a.speed_mps = static_cast<float>(r.speed_mps);
@@ -475,19 +496,33 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
                 StrainPasses s;
                 s.passes = static_cast<std::uint8_t>(r.peak_microstrain.size());
                 for (std::size_t i = 0; i < r.peak_microstrain.size(); ++i) {
-                    s.microstrain[i] = std::max(0.0F, calibrate(r.peak_microstrain[i]));
+                    s.microstrain[i] = in_range(
+                        "peak_microstrain[" + std::to_string(i) + "]",
+                        std::max(0.0F, calibrate(r.peak_microstrain[i])),
+                        0.0,
+                        RawLimits::kMaxMicrostrain
+                    );
                 }
                 s.depth_mm = static_cast<float>(sensor->depth_mm);
                 o.body = s;
             } else if constexpr (std::is_same_v<T, TemperatureReading>) {
-                o.body =
-                    PavementTemperature{calibrate(r.celsius), static_cast<float>(sensor->depth_mm)};
+                o.body = PavementTemperature{
+                    in_range(
+                        "celsius",
+                        calibrate(r.celsius),
+                        RawLimits::kMinTemperatureC,
+                        RawLimits::kMaxTemperatureC
+                    ),
+                    static_cast<float>(sensor->depth_mm)};
             } else {
                 o.body = SoilMoisture{std::clamp(calibrate(r.vwc_percent), 0.0F, 100.0F)};
             }
         },
         *message
     );
+    if (refused) {
+        return tl::unexpected(std::move(*refused));
+    }
     return std::vector<Observation>{o};
 }
 

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,12 @@
 #include <vector>
 
 namespace pavewatch::pipeline::detail {
+
+/// True when `d` is a whole number an int64 holds (so the conversion is defined): JSON writers
+/// may write 1.5e3 for 1500, and anyone may write 1e42.
+inline bool IsInt64(double d) {
+    return d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d);
+}
 
 class FieldReader {
 public:
@@ -83,7 +90,7 @@ public:
             x = v->get_int64();
         } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
             x = static_cast<std::int64_t>(v->get_uint64());
-        } else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) {
+        } else if (v->is_double() && IsInt64(v->get_double())) {
             x = static_cast<std::int64_t>(v->get_double());
         } else {
             Fail(ErrorCode::kWrongType, FieldPath(key), "must be an integer");

@@ -8,6 +8,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <variant>
 
 namespace pavewatch::pipeline {
 namespace {
@@ -66,8 +70,93 @@ void PutBody(ByteWriter& w, const HazardAction& a) {
     w.PutShortString(a.actor);
 }
 
-bool Finite(float x) {
-    return std::isfinite(x);
+/// The first value of a decoded observation outside ObservationLimits, named; nullopt when all
+/// are inside. A NaN is outside every range.
+class RangeCheck {
+public:
+    void operator()(const char* field, double value, double min, double max) {
+        if (!error_ && !(value >= min && value <= max)) {
+            error_ = Error{
+                ErrorCode::kOutOfRange,
+                std::string("observation.") + field,
+                detail::FieldReader::RangeText(min, max)};
+        }
+    }
+    void operator()(const char* field, std::size_t i, double value, double min, double max) {
+        if (!error_ && !(value >= min && value <= max)) {
+            (*this)((std::string(field) + "[" + std::to_string(i) + "]").c_str(), value, min, max);
+        }
+    }
+    /// Any finite number.
+    void Finite(const char* field, double value) {
+        if (!error_ && !std::isfinite(value)) {
+            error_ = Error{
+                ErrorCode::kOutOfRange,
+                std::string("observation.") + field,
+                "must be a finite number"};
+        }
+    }
+    std::optional<Error> Take() { return std::move(error_); }
+
+private:
+    std::optional<Error> error_;
+};
+
+std::optional<Error> CheckRanges(const Observation& o) {
+    using L = ObservationLimits;
+    using R = RawLimits;
+    RangeCheck check;
+    check(
+        "t_ms",
+        static_cast<double>(o.t_ms),
+        static_cast<double>(R::kMinTimeMs),
+        static_cast<double>(R::kMaxTimeMs)
+    );
+    std::visit(
+        [&](const auto& b) {
+            using T = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<T, Traversal>) {
+                check("speed_mps", b.speed_mps, 0.0, R::kMaxSpeedMps);
+                check("speed_spread_mps", b.speed_spread_mps, 0.0, R::kMaxSpeedMps);
+                check("from_m", b.from_m, 0.0, L::kMaxOffsetM);
+                check("to_m", b.to_m, b.from_m, L::kMaxOffsetM);
+                check.Finite("iri_m_per_km", b.iri_m_per_km);  // negative: no estimate
+                if (b.iri_m_per_km >= 0.0F) {
+                    check("iri_m_per_km", b.iri_m_per_km, 0.0, L::kMaxIriMPerKm);
+                }
+                check.Finite("sample_rate_hz", b.sample_rate_hz);
+                check("confidence", b.confidence, 0.0, 1.0);
+            } else if constexpr (std::is_same_v<T, HazardEvent>) {
+                check("offset_m", b.offset_m, 0.0, L::kMaxOffsetM);
+                check("uncertainty_m", b.uncertainty_m, 0.0, L::kMaxOffsetM);
+                check.Finite("peak_ms2", b.peak_ms2);
+                check("speed_mps", b.speed_mps, 0.0, R::kMaxSpeedMps);
+                check.Finite("score", b.score);
+                check("lat", b.lat, -90.0, 90.0);
+                check("lon", b.lon, -180.0, 180.0);
+            } else if constexpr (std::is_same_v<T, AxleLoads>) {
+                check("axles", b.axles, 1.0, static_cast<double>(R::kMaxAxles));
+                for (std::size_t i = 0; i < b.axles; ++i) {
+                    check("load_kn", i, b.load_kn[i], 0.0, R::kMaxAxleLoadKn);
+                    check("spacing_m", i, b.spacing_m[i], 0.0, L::kMaxAxleSpacingM);
+                }
+                check("speed_mps", b.speed_mps, 0.0, R::kMaxSpeedMps);
+            } else if constexpr (std::is_same_v<T, StrainPasses>) {
+                check("passes", b.passes, 1.0, static_cast<double>(R::kMaxAxles));
+                for (std::size_t i = 0; i < b.passes; ++i) {
+                    check("microstrain", i, b.microstrain[i], 0.0, R::kMaxMicrostrain);
+                }
+                check("depth_mm", b.depth_mm, 0.0, L::kMaxDepthMm);
+            } else if constexpr (std::is_same_v<T, PavementTemperature>) {
+                check("celsius", b.celsius, R::kMinTemperatureC, R::kMaxTemperatureC);
+                check("depth_mm", b.depth_mm, 0.0, L::kMaxDepthMm);
+            } else if constexpr (std::is_same_v<T, SoilMoisture>) {
+                check("vwc_percent", b.vwc_percent, 0.0, 100.0);
+            }
+        },
+        o.body
+    );
+    return check.Take();
 }
 
 }  // namespace
@@ -125,7 +214,6 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
     Observation o;
     o.segment = SegmentId{r.Get<std::uint64_t>()};
     o.t_ms = r.Get<std::int64_t>();
-    bool finite = true;
     switch (static_cast<ObservationKind>(kind)) {
         case ObservationKind::kTraversal: {
             Traversal t;
@@ -142,8 +230,6 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             t.samples = r.Get<std::uint32_t>();
             t.sample_rate_hz = r.Get<float>();
             t.confidence = r.Get<float>();
-            finite = Finite(t.confidence) && Finite(t.speed_mps) && Finite(t.from_m) &&
-                     Finite(t.to_m) && Finite(t.iri_m_per_km);
             o.body = t;
             break;
         }
@@ -157,7 +243,6 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             e.score = r.Get<float>();
             e.lat = r.Get<double>();
             e.lon = r.Get<double>();
-            finite = Finite(e.offset_m) && Finite(e.uncertainty_m) && Finite(e.peak_ms2);
             o.body = e;
             break;
         }
@@ -170,7 +255,6 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             for (std::uint8_t i = 0; i < a.axles; ++i) {
                 a.load_kn[i] = r.Get<float>();
                 a.spacing_m[i] = r.Get<float>();
-                finite = finite && Finite(a.load_kn[i]);
             }
             a.speed_mps = r.Get<float>();
             o.body = a;
@@ -184,7 +268,6 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             }
             for (std::uint8_t i = 0; i < s.passes; ++i) {
                 s.microstrain[i] = r.Get<float>();
-                finite = finite && Finite(s.microstrain[i]);
             }
             s.depth_mm = r.Get<float>();
             o.body = s;
@@ -194,14 +277,12 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             PavementTemperature t;
             t.celsius = r.Get<float>();
             t.depth_mm = r.Get<float>();
-            finite = Finite(t.celsius);
             o.body = t;
             break;
         }
         case ObservationKind::kMoisture: {
             SoilMoisture m;
             m.vwc_percent = r.Get<float>();
-            finite = Finite(m.vwc_percent);
             o.body = m;
             break;
         }
@@ -226,8 +307,8 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
     if (!r.AtEnd()) {
         return fail("trailing bytes after the observation");
     }
-    if (!finite) {
-        return fail("a number is not finite");
+    if (auto error = CheckRanges(o)) {
+        return tl::unexpected(std::move(*error));
     }
     return o;
 }

@@ -283,6 +283,10 @@ std::optional<std::int64_t> PositionField(std::string_view text, std::string_vie
     if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || value < -1) {
         return std::nullopt;
     }
+    // Only the form EncodePositions writes: no "-0", no leading zeros.
+    if (std::to_string(value) != text) {
+        return std::nullopt;
+    }
     return value;
 }
 

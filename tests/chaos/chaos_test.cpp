@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <regex>
 
@@ -425,9 +426,12 @@ TEST_F(Chaos, PoisonGoesToTheDeadLetterTopicWithoutStallingThePartition) {
     const auto dead = test_support::ConsumeToEnd(topics_.topics.dlq);
     ASSERT_EQ(dead.size(), poison.size());
     std::multiset<std::string> got;
+    std::map<std::string, int> reasons;
     for (const auto& d : dead) {
         got.insert(d.value);
+        ++reasons[d.headers.count("pavewatch.reason") ? d.headers.at("pavewatch.reason") : ""];
     }
+    EXPECT_EQ(reasons, (std::map<std::string, int>{{"malformed", 50}, {"out_of_range", 50}}));
     EXPECT_EQ(got, std::multiset<std::string>(poison.begin(), poison.end()))
         << "the original bytes must be kept";
     ExpectExact(kObservations, kSegments);

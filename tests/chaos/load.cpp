@@ -53,9 +53,18 @@ std::vector<std::string> ProduceLoad(
         produce(key, value);
         if (poison_every > 0 && (i - first) % poison_every == poison_every / 2 &&
             static_cast<int>(poison_values.size()) < poison) {
-            std::string garbage = "\xB5\x01\x63not an observation #" + std::to_string(i);
-            produce(key, garbage);
-            poison_values.push_back(garbage);
+            // Every other one undecodable bytes; the others well formed with a value no ingest
+            // writes (an event time in the year 3.6 million, as tests/fuzz first found).
+            std::string bad;
+            if (poison_values.size() % 2 == 0) {
+                bad = "\xB5\x01\x63not an observation #" + std::to_string(i);
+            } else {
+                auto far = o;
+                far.t_ms = 115816896954368008;
+                pipeline::EncodeObservation(far, bad);
+            }
+            produce(key, bad);
+            poison_values.push_back(bad);
         }
         if ((i & 4095U) == 0) {
             producer->Poll(std::chrono::milliseconds(0));

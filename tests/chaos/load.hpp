@@ -14,7 +14,8 @@
 namespace pavewatch::chaos {
 
 /// Produces observations [first, last) of the load to `topic` (keyed by segment), plus `poison`
-/// undecodable records spread among them (keys of real segments). Returns the poison values.
+/// records wear must refuse spread among them (keys of real segments): alternately undecodable
+/// bytes and well-formed observations with an event time out of range. Returns their values.
 std::vector<std::string> ProduceLoad(
     const std::string& topic,
     std::uint64_t first,

@@ -31,6 +31,23 @@ const char* const kHeaders[] = {
     "pavewatch.source.offset",
     "pavewatch.service"};
 
+/// The record the consumer just returned, with its pavewatch.* headers.
+ConsumedRecord Consumed(kafka::Consumer& consumer, const auto& record) {
+    ConsumedRecord c{
+        std::string(record.topic),
+        record.partition,
+        record.offset,
+        std::string(record.key),
+        std::string(record.value),
+        {}};
+    for (const char* h : kHeaders) {
+        if (auto v = consumer.CurrentHeader(h)) {
+            c.headers[h] = std::string(*v);
+        }
+    }
+    return c;
+}
+
 /// The number of partitions of `topic`, from the broker.
 int PartitionsOf(const std::string& topic) {
     auto count = kafka::PartitionCount(Client("test-meta"), topic, std::chrono::seconds(10));
@@ -143,19 +160,7 @@ std::vector<ConsumedRecord> ConsumeUntil(
         if (r.status != kafka::PollStatus::kRecord) {
             continue;
         }
-        ConsumedRecord c{
-            std::string(r.record.topic),
-            r.record.partition,
-            r.record.offset,
-            std::string(r.record.key),
-            std::string(r.record.value),
-            {}};
-        for (const char* h : kHeaders) {
-            if (auto v = consumer->CurrentHeader(h)) {
-                c.headers[h] = std::string(*v);
-            }
-        }
-        records.push_back(std::move(c));
+        records.push_back(Consumed(*consumer, r.record));
     }
     consumer->Close();
     return records;
@@ -182,14 +187,7 @@ ConsumeToEnd(const std::string& topic, std::chrono::milliseconds timeout) {
             at_end.insert(r.record.partition);
         } else if (r.status == kafka::PollStatus::kRecord) {
             at_end.erase(r.record.partition);
-            records.push_back(
-                {std::string(r.record.topic),
-                 r.record.partition,
-                 r.record.offset,
-                 std::string(r.record.key),
-                 std::string(r.record.value),
-                 {}}
-            );
+            records.push_back(Consumed(*consumer, r.record));
         }
     }
     consumer->Close();

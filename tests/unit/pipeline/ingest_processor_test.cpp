@@ -149,6 +149,35 @@ TEST_F(IngestProcessorTest, RoughnessGrowsWithVibrationWhateverTheOrientation) {
     EXPECT_NEAR(first_iri(*c), iri_rough, iri_rough * 0.02);
 }
 
+TEST_F(IngestProcessorTest, DropsAnIriEstimateBeyondAnyRoads) {
+    // A violent vibration (about 150 m/km as it is) through a device calibrated at the largest
+    // factor a calibration may hold (10): an estimate above ObservationLimits::kMaxIriMPerKm,
+    // which wear would refuse. The pass is kept without it.
+    const SensorRegistry registry;
+    auto shaken = Drive(FirstOfLongRoad(2), 8.0, 8.0, 100.0);
+    for (auto& x : shaken.accel.x) {
+        x = 9.81F + (x - 9.81F) * 20.0F;  // 16 m/s^2 at 2 Hz
+    }
+    const auto traversal_iri = [&](const CalibrationStore& calibration) {
+        const IngestProcessor ingest(*matcher_, registry, config_, calibration);
+        const auto obs = ingest.ProcessVehicle(shaken);
+        EXPECT_TRUE(obs) << obs.error().Describe();
+        for (const auto& o : obs ? *obs : std::vector<Observation>{}) {
+            EXPECT_TRUE(DecodeObservation(EncodeObservation(o))) << "wear must accept it";
+            if (const auto* t = std::get_if<Traversal>(&o.body)) {
+                return t->iri_m_per_km;
+            }
+        }
+        return -2.0F;
+    };
+    const float as_is = traversal_iri(calibration_);
+    ASSERT_GT(as_is * 10.0F, ObservationLimits::kMaxIriMPerKm) << as_is;
+    ASSERT_LE(as_is, ObservationLimits::kMaxIriMPerKm) << as_is;
+    InMemoryCalibrationStore ten_times(config_.roughness);
+    ten_times.Set(DeviceId{"dev-1"}, std::nullopt, 10.0);
+    EXPECT_EQ(traversal_iri(ten_times), -1.0F);  // a traversal, without an estimate
+}
+
 TEST_F(IngestProcessorTest, PlacesADetectedImpactOnItsSegment) {
     const SensorRegistry registry;
     const IngestProcessor ingest(*matcher_, registry, config_, calibration_);
@@ -231,6 +260,35 @@ TEST_F(IngestProcessorTest, PlacesEmbeddedReadingsOnTheirSensorsSegment) {
     );
     ASSERT_FALSE(mismatch);
     EXPECT_EQ(mismatch.error().code, ErrorCode::kInconsistent);
+}
+
+TEST_F(IngestProcessorTest, RefusesAReadingItsCalibrationTakesOutOfRange) {
+    const auto& seg = network_->segments()[FirstOfLongRoad(2)];
+    const std::string registry_json =
+        R"({"sensors":[{"sensor_id":"wim-1","kind":"wim","segment_id":")" + ToString(seg.id) +
+        R"(","calibration":{"gain":2}},{"sensor_id":"t-1","kind":"temperature","segment_id":")" +
+        ToString(seg.id) + R"(","calibration":{"offset":100}}]})";
+    const auto registry = SensorRegistry::FromJson(registry_json, *matcher_);
+    ASSERT_TRUE(registry) << registry.error().Describe();
+    const IngestProcessor ingest(*matcher_, *registry, config_, calibration_);
+
+    // 150 kN is a valid raw load; twice that is still within 400 kN, 250 kN twice is not.
+    EXPECT_TRUE(ingest.ProcessEmbedded(
+        R"({"kind":"wim","sensor_id":"wim-1","t_ms":1763900000000,"speed_mps":20,"axle_loads_kn":[150]})"
+    ));
+    const auto heavy = ingest.ProcessEmbedded(
+        R"({"kind":"wim","sensor_id":"wim-1","t_ms":1763900000000,"speed_mps":20,"axle_loads_kn":[150,250],"axle_spacings_m":[5]})"
+    );
+    ASSERT_FALSE(heavy);
+    EXPECT_EQ(heavy.error().code, ErrorCode::kOutOfRange);
+    EXPECT_EQ(heavy.error().field, "axle_loads_kn[1]");
+    EXPECT_NE(heavy.error().Describe().find("calibration"), std::string::npos)
+        << heavy.error().Describe();
+    const auto hot = ingest.ProcessEmbedded(
+        R"({"kind":"temperature","sensor_id":"t-1","t_ms":1763900000000,"celsius":-3})"
+    );
+    ASSERT_FALSE(hot);
+    EXPECT_EQ(hot.error().field, "celsius");
 }
 
 }  // namespace

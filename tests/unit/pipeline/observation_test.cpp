@@ -90,5 +90,44 @@ TEST(ObservationCodec, RefusesForeignBytesAndNonFiniteNumbers) {
     EXPECT_FALSE(DecodeObservation(EncodeObservation(nan)));
 }
 
+/// `o` with one value changed by `edit`, encoded: what a hand-written or buggy record may hold.
+template <typename Body, typename Edit>
+std::string Edited(std::size_t kind_index, Edit edit) {
+    Observation o = OneOfEachKind()[kind_index];
+    edit(o, std::get<Body>(o.body));
+    return EncodeObservation(o);
+}
+
+// Found by tests/fuzz (observation_fold): a well-formed record with a traversal IRI of 5.6e22
+// was folded, and from then on every condition record of its segment was refused by the
+// gateway's reader. Values outside what ingest writes are refused, naming the field.
+TEST(ObservationCodec, RefusesValuesIngestNeverWritesNamingTheField) {
+    const auto refused = [](const std::string& bytes, const std::string& field) {
+        const auto back = DecodeObservation(bytes);
+        ASSERT_FALSE(back) << field;
+        EXPECT_EQ(back.error().code, ErrorCode::kOutOfRange) << field;
+        EXPECT_EQ(back.error().field, "observation." + field);
+        EXPECT_NE(back.error().Describe().find("must be within"), std::string::npos);
+    };
+    refused(Edited<Traversal>(0, [](auto&, auto& t) { t.iri_m_per_km = 5.6e22F; }), "iri_m_per_km");
+    refused(Edited<Traversal>(0, [](auto& o, auto&) { o.t_ms = 115816896954368008; }), "t_ms");
+    refused(Edited<Traversal>(0, [](auto& o, auto&) { o.t_ms = -1; }), "t_ms");
+    refused(Edited<Traversal>(0, [](auto&, auto& t) { t.confidence = 1.5F; }), "confidence");
+    refused(Edited<Traversal>(0, [](auto&, auto& t) { t.to_m = 1.0F; }), "to_m");  // before from_m
+    refused(Edited<HazardEvent>(1, [](auto&, auto& e) { e.lat = 91.0; }), "lat");
+    refused(Edited<HazardEvent>(1, [](auto&, auto& e) { e.offset_m = -2.0F; }), "offset_m");
+    refused(Edited<AxleLoads>(2, [](auto&, auto& a) { a.load_kn[1] = 4000.0F; }), "load_kn[1]");
+    refused(Edited<AxleLoads>(2, [](auto&, auto& a) { a.axles = 0; }), "axles");
+    refused(
+        Edited<StrainPasses>(3, [](auto&, auto& s) { s.microstrain[0] = -5.0F; }), "microstrain[0]"
+    );
+    refused(Edited<PavementTemperature>(4, [](auto&, auto& t) { t.celsius = 400.0F; }), "celsius");
+    refused(Edited<SoilMoisture>(5, [](auto&, auto& m) { m.vwc_percent = 120.0F; }), "vwc_percent");
+    // A traversal without an estimate (negative IRI) is one ingest writes.
+    EXPECT_TRUE(DecodeObservation(Edited<Traversal>(0, [](auto&, auto& t) {
+        t.iri_m_per_km = -1.0F;
+    })));
+}
+
 }  // namespace
 }  // namespace pavewatch::pipeline

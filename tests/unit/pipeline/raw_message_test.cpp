@@ -292,5 +292,25 @@ TEST(ParseEmbeddedMessage, RefusesBadReadings) {
     EXPECT_EQ(load.error().field, "axle_loads_kn[0]");
 }
 
+TEST(ParseEmbeddedMessage, ReadsIntegersWrittenAsWholeDoublesAndRefusesHugeOnes) {
+    // A JSON writer may write 1.7639e12 for an integer; it is one.
+    const auto whole = ParseEmbeddedMessage(
+        R"({"kind":"temperature","sensor_id":"t-1","t_ms":1.7639e12,"celsius":-3})"
+    );
+    ASSERT_TRUE(whole) << whole.error().Describe();
+    EXPECT_EQ(std::get<TemperatureReading>(*whole).t_ms, 1763900000000);
+    // Beyond int64 (found by tests/fuzz, ingest_embedded: the conversion was undefined
+    // behaviour): refused as not an integer, whatever the platform.
+    for (const char* t : {"1e42", "-1e42", "9223372036854775808.0", "1763900000000.5"}) {
+        const auto huge = ParseEmbeddedMessage(
+            std::string(R"({"kind":"temperature","sensor_id":"t-1","t_ms":)") + t +
+            R"(,"celsius":-3})"
+        );
+        ASSERT_FALSE(huge) << t;
+        EXPECT_EQ(huge.error().code, ErrorCode::kWrongType) << t;
+        EXPECT_EQ(huge.error().field, "t_ms") << t;
+    }
+}
+
 }  // namespace
 }  // namespace pavewatch::pipeline

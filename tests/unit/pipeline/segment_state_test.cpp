@@ -307,7 +307,11 @@ TEST(InputPositions, RoundTripAndRefuseAnythingElse) {
           "actions=1,observations=2",
           "observations=x,actions=1",
           "observations=1;actions=2",
-          "observations=1,actions=2 "}) {
+          "observations=1,actions=2 ",
+          // Found by tests/fuzz (records_json): numbers EncodePositions never writes.
+          "observations=1200,actions=-0",
+          "observations=01200,actions=-1",
+          "observations=+1,actions=-1"}) {
         EXPECT_FALSE(DecodePositions(bad)) << bad;
     }
     // The key can never be taken for a segment's.

@@ -107,11 +107,30 @@ struct Observation {
 
 const char* ToString(ObservationKind kind);
 
+/// What DecodeObservation accepts of an observation's values besides RawLimits (event time,
+/// speeds, loads, strain, temperature as a raw message may carry them): everything ingest
+/// writes, nothing that would poison a segment's state. A record outside them (written by hand
+/// or by a bug) is refused to the DLQ, naming the field, before it reaches a state: a segment
+/// whose state held an IRI of 1e22 would write condition records no reader accepts.
+struct ObservationLimits {
+    /// A traversal's IRI estimate, m/km: a thousand times the worst roads' (the condition
+    /// record's bound, docs/schemas/condition.schema.json). Ingest drops an estimate above it.
+    static constexpr double kMaxIriMPerKm = 1000.0;
+    /// Positions along a segment and their uncertainty, metres (the condition record's bound
+    /// of a hazard's offset).
+    static constexpr double kMaxOffsetM = 1000000.0;
+    /// Axle spacing, metres (a raw message's axle_spacings_m, 0.3..30).
+    static constexpr double kMaxAxleSpacingM = 30.0;
+    /// Sensor depth, millimetres (the sensor registry's bound).
+    static constexpr double kMaxDepthMm = 2000.0;
+};
+
 /// Appends the binary form of an observation to `out`.
 void EncodeObservation(const Observation& observation, std::string& out);
 std::string EncodeObservation(const Observation& observation);
 
-/// Parses the binary form; refuses anything that is not exactly one well-formed observation.
+/// Parses the binary form; refuses anything that is not exactly one well-formed observation
+/// with its values within RawLimits and ObservationLimits.
 tl::expected<Observation, Error> DecodeObservation(std::string_view bytes);
 
 /// Parses a contractor's hazard action as the gateway writes it to `pavewatch.hazard-actions`:
