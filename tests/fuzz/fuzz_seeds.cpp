@@ -111,6 +111,37 @@ int main(int argc, char** argv) {
         Write(out / "records_json", name + "-hazard-id", pipeline::HazardIdText(state.segment, 1));
     }
     Write(out / "observation_fold", "all-segments", all);
+
+    // feed_subscription: a token line, then a subscribe message.
+    const auto& network = *setup.network;
+    const auto corner = [](double v) { return std::to_string(v); };
+    const double lon = (network.min_corner().lon + network.max_corner().lon) / 2;
+    const double lat = (network.min_corner().lat + network.max_corner().lat) / 2;
+    const std::string token = std::string(fuzz::kFeedToken) + "\n";
+    const fs::path feed = out / "feed_subscription";
+    Write(
+        feed,
+        "bbox",
+        token + R"({"type":"subscribe","kinds":["conditions","hazards"],"bbox":[)" +
+            corner(network.min_corner().lon) + "," + corner(network.min_corner().lat) + "," +
+            corner(lon) + "," + corner(lat) + R"(],"min_class":"poor"})"
+    );
+    Write(
+        feed,
+        "segments",
+        token + R"({"type":"subscribe","segments":[")" +
+            pipeline::SegmentKey(network.segments().front().id) + R"(",")" +
+            pipeline::SegmentKey(network.segments().back().id) + R"("]})"
+    );
+    Write(
+        feed,
+        "nulls",
+        token +
+            R"({"type":"subscribe","kinds":["alerts"],"bbox":null,"segments":null,"min_class":null})"
+    );
+    Write(
+        feed, "wrong-token", "not-the-token-0123456789\n" + std::string(R"({"type":"subscribe"})")
+    );
     Write(out / "records_json", "positions", pipeline::EncodePositions({1200, -1}));
     std::printf("fuzz_seeds: %zu observations on %zu segments\n", observations, by_segment.size());
     return observations > 0 ? 0 : 1;

@@ -20,6 +20,9 @@
 
 namespace pavewatch::fuzz {
 
+/// The one access token of feed_subscription's token store (a contractor's).
+inline constexpr std::string_view kFeedToken = "contractor-token-0123456789";
+
 /// Stops the process with `what` when a property does not hold.
 inline void Check(bool holds, std::string_view what) {
     if (!holds) {
