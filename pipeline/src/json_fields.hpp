@@ -23,6 +23,19 @@ inline bool IsInt64(double d) {
     return d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d);
 }
 
+/// Only the characters an id may hold: ASCII letters, digits and . _ : - (so every id is
+/// valid UTF-8 and needs no escaping in JSON, a header or a log line).
+inline bool IsIdText(std::string_view s) {
+    for (const char c : s) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 class FieldReader {
 public:
     FieldReader(
@@ -127,17 +140,13 @@ public:
             );
             return {};
         }
-        for (const char c : s) {
-            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
-            if (!ok) {
-                Fail(
-                    ErrorCode::kOutOfRange,
-                    FieldPath(key),
-                    "only letters, digits and . _ : - are allowed"
-                );
-                return {};
-            }
+        if (!IsIdText(s)) {
+            Fail(
+                ErrorCode::kOutOfRange,
+                FieldPath(key),
+                "only letters, digits and . _ : - are allowed"
+            );
+            return {};
         }
         return std::string(s);
     }

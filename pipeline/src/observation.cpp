@@ -96,6 +96,15 @@ public:
                 "must be a finite number"};
         }
     }
+    /// An id: 1 to `max_length` of the characters detail::IsIdText allows.
+    void Id(const char* field, std::string_view value, std::size_t max_length) {
+        if (!error_ && (value.empty() || value.size() > max_length || !detail::IsIdText(value))) {
+            error_ = Error{
+                ErrorCode::kOutOfRange,
+                std::string("observation.") + field,
+                "must be 1 to " + std::to_string(max_length) + " letters, digits or . _ : -"};
+        }
+    }
     std::optional<Error> Take() { return std::move(error_); }
 
 private:
@@ -152,6 +161,10 @@ std::optional<Error> CheckRanges(const Observation& o) {
                 check("depth_mm", b.depth_mm, 0.0, L::kMaxDepthMm);
             } else if constexpr (std::is_same_v<T, SoilMoisture>) {
                 check("vwc_percent", b.vwc_percent, 0.0, 100.0);
+            } else if constexpr (std::is_same_v<T, HazardAction>) {
+                // As ParseHazardActionJson reads it: the actor is written into condition
+                // records, where bytes that are not UTF-8 would make them invalid JSON.
+                check.Id("actor", b.actor, R::kMaxIdLength);
             }
         },
         o.body
