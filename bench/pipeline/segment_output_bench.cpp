@@ -7,11 +7,15 @@
 // instruction counts under callgrind.
 
 #include "pavewatch/pipeline/condition.hpp"
+#include "pavewatch/pipeline/observation.hpp"
+#include "pavewatch/simulate/synthetic_load.hpp"
 #include "segment_states.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pavewatch::pipeline {
 namespace {
@@ -51,6 +55,24 @@ void BM_HistoryToJson(benchmark::State& bench) {
     });
 }
 
+// Before any of that, every record of the input is decoded and its values checked
+// (DecodeObservation): 4,096 records of the chaos tests' and wear benchmark's load, per
+// iteration; items/s is records per second.
+void BM_DecodeObservation(benchmark::State& bench) {
+    std::vector<std::string> records;
+    for (std::uint64_t i = 0; i < 4096; ++i) {
+        records.push_back(EncodeObservation(simulate::SyntheticObservation(i, 10000, 1)));
+    }
+    for (auto _ : bench) {
+        for (const auto& r : records) {
+            auto o = DecodeObservation(r);
+            benchmark::DoNotOptimize(o);
+        }
+    }
+    bench.SetItemsProcessed(bench.iterations() * static_cast<std::int64_t>(records.size()));
+}
+
+BENCHMARK(BM_DecodeObservation);
 BENCHMARK(BM_EncodeState)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
 BENCHMARK(BM_ConditionToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
 BENCHMARK(BM_HistoryToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);

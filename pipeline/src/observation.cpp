@@ -71,43 +71,51 @@ void PutBody(ByteWriter& w, const HazardAction& a) {
 }
 
 /// The first value of a decoded observation outside ObservationLimits, named; nullopt when all
-/// are inside. A NaN is outside every range.
+/// are inside. A NaN is outside every range. Every record on the wear processor's input goes
+/// through it, so a value inside costs an inlined comparison; only a refusal builds text.
 class RangeCheck {
 public:
     void operator()(const char* field, double value, double min, double max) {
-        if (!error_ && !(value >= min && value <= max)) {
-            error_ = Error{
-                ErrorCode::kOutOfRange,
-                std::string("observation.") + field,
-                detail::FieldReader::RangeText(min, max)};
+        if (!(value >= min && value <= max)) [[unlikely]] {
+            RefuseRange(field, std::nullopt, min, max);
         }
     }
     void operator()(const char* field, std::size_t i, double value, double min, double max) {
-        if (!error_ && !(value >= min && value <= max)) {
-            (*this)((std::string(field) + "[" + std::to_string(i) + "]").c_str(), value, min, max);
+        if (!(value >= min && value <= max)) [[unlikely]] {
+            RefuseRange(field, i, min, max);
         }
     }
     /// Any finite number.
     void Finite(const char* field, double value) {
-        if (!error_ && !std::isfinite(value)) {
-            error_ = Error{
-                ErrorCode::kOutOfRange,
-                std::string("observation.") + field,
-                "must be a finite number"};
+        if (!std::isfinite(value)) [[unlikely]] {
+            Refuse(field, "must be a finite number");
         }
     }
     /// An id: 1 to `max_length` of the characters detail::IsIdText allows.
     void Id(const char* field, std::string_view value, std::size_t max_length) {
-        if (!error_ && (value.empty() || value.size() > max_length || !detail::IsIdText(value))) {
-            error_ = Error{
-                ErrorCode::kOutOfRange,
-                std::string("observation.") + field,
-                "must be 1 to " + std::to_string(max_length) + " letters, digits or . _ : -"};
+        if (value.empty() || value.size() > max_length || !detail::IsIdText(value)) {
+            Refuse(
+                field, "must be 1 to " + std::to_string(max_length) + " letters, digits or . _ : -"
+            );
         }
     }
     std::optional<Error> Take() { return std::move(error_); }
 
 private:
+    [[gnu::cold, gnu::noinline]] void
+    RefuseRange(const char* field, std::optional<std::size_t> i, double min, double max) {
+        Refuse(
+            i ? std::string(field) + "[" + std::to_string(*i) + "]" : std::string(field),
+            detail::FieldReader::RangeText(min, max)
+        );
+    }
+    /// Keeps the first refusal.
+    [[gnu::cold, gnu::noinline]] void Refuse(const std::string& field, std::string message) {
+        if (!error_) {
+            error_ = Error{ErrorCode::kOutOfRange, "observation." + field, std::move(message)};
+        }
+    }
+
     std::optional<Error> error_;
 };
 
