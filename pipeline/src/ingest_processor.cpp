@@ -463,15 +463,23 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
     // A calibrated value outside what a raw message may carry (a gain or offset in the
     // registry that does not fit the sensor) is refused, naming the field, rather than folded.
     std::optional<Error> refused;
-    const auto in_range = [&](const std::string& field, float value, double min, double max) {
-        if (!refused && !(value >= min && value <= max)) {
-            std::ostringstream text;
-            text << "is " << value << " after the sensor's calibration (gain " << sensor->gain
-                 << ", offset " << sensor->offset << "), outside [" << min << ", " << max << "]";
-            refused = Error{ErrorCode::kOutOfRange, field, text.str()};
-        }
-        return value;
-    };
+    // `field`, or field[i] when `i` is set: the name is built only for a refusal.
+    const auto in_range =
+        [&](const char* field, std::optional<std::size_t> i, float value, double min, double max) {
+            if (!refused && !(value >= min && value <= max)) {
+                std::ostringstream name;
+                name << field;
+                if (i) {
+                    name << "[" << *i << "]";
+                }
+                std::ostringstream text;
+                text << "is " << value << " after the sensor's calibration (gain " << sensor->gain
+                     << ", offset " << sensor->offset << "), outside [" << min << ", " << max
+                     << "]";
+                refused = Error{ErrorCode::kOutOfRange, name.str(), text.str()};
+            }
+            return value;
+        };
     Observation o;
     o.segment = sensor->segment;
     std::visit(
@@ -483,7 +491,8 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
                 a.axles = static_cast<std::uint8_t>(r.axle_loads_kn.size());
                 for (std::size_t i = 0; i < r.axle_loads_kn.size(); ++i) {
                     a.load_kn[i] = in_range(
-                        "axle_loads_kn[" + std::to_string(i) + "]",
+                        "axle_loads_kn",
+                        i,
                         std::max(0.0F, calibrate(r.axle_loads_kn[i])),
                         0.0,
                         RawLimits::kMaxAxleLoadKn
@@ -497,7 +506,8 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
                 s.passes = static_cast<std::uint8_t>(r.peak_microstrain.size());
                 for (std::size_t i = 0; i < r.peak_microstrain.size(); ++i) {
                     s.microstrain[i] = in_range(
-                        "peak_microstrain[" + std::to_string(i) + "]",
+                        "peak_microstrain",
+                        i,
                         std::max(0.0F, calibrate(r.peak_microstrain[i])),
                         0.0,
                         RawLimits::kMaxMicrostrain
@@ -509,6 +519,7 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessEmbedded(s
                 o.body = PavementTemperature{
                     in_range(
                         "celsius",
+                        std::nullopt,
                         calibrate(r.celsius),
                         RawLimits::kMinTemperatureC,
                         RawLimits::kMaxTemperatureC

@@ -51,15 +51,16 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path out = argv[1];
-    const fs::path seeds =
-        argc == 3 ? fs::path(argv[2]) : fs::path(fuzz::ProjectDir()) / "tests/fuzz/seeds";
+    const fs::path seeds = argc == 3
+                               ? fs::path(argv[2])
+                               : fs::path(pavewatch::test_support::ProjectPath("tests/fuzz/seeds"));
     const auto& setup = fuzz::IngestSetup::Get();
 
     std::map<std::uint64_t, std::vector<pipeline::Observation>> by_segment;
     std::size_t observations = 0;
     for (const char* kind : {"vehicle", "embedded"}) {
         for (const auto& file : Files(seeds / kind)) {
-            const std::string json = fuzz::ReadFile(file);
+            const std::string json = pavewatch::test_support::ReadFile(file);
             const auto result = std::string(kind) == "vehicle"
                                     ? setup.processor->ProcessVehicle(json)
                                     : setup.processor->ProcessEmbedded(json);

@@ -1,7 +1,8 @@
 #pragma once
 
 // What the fuzz targets share: a property check that stops the run (libFuzzer then saves the
-// input that broke it), the project's files, and the Almaty set-up of the ingest path.
+// input that broke it) and the Almaty set-up of the ingest path (files of the checkout through
+// test_support::ProjectPath, as the other tests find them).
 
 #include "pavewatch/pipeline/calibration.hpp"
 #include "pavewatch/pipeline/ingest_processor.hpp"
@@ -9,13 +10,11 @@
 #include "pavewatch/pipeline/model_config.hpp"
 #include "pavewatch/pipeline/road_network.hpp"
 #include "pavewatch/pipeline/sensor_registry.hpp"
+#include "pavewatch/test_support/paths.hpp"
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
-#include <string>
 #include <string_view>
 
 namespace pavewatch::fuzz {
@@ -33,30 +32,6 @@ inline void Check(bool holds, std::string_view what) {
     }
 }
 
-/// The whole of a file; stops the process when it cannot be read.
-inline std::string ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::fprintf(stderr, "cannot read %s\n", path.c_str());
-        std::abort();
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-/// The checkout's folder: PAVEWATCH_SOURCE_DIR if set, else where the targets were built from.
-inline std::string ProjectDir() {
-    const char* dir =
-        std::getenv("PAVEWATCH_SOURCE_DIR");  // NOLINT(concurrency-mt-unsafe): one thread
-    return dir != nullptr ? dir : PAVEWATCH_SOURCE_DIR;
-}
-
-/// A file of the checkout, e.g. "data/almaty_roads.geojson".
-inline std::string ReadProjectFile(const std::string& relative) {
-    return ReadFile(ProjectDir() + "/" + relative);
-}
-
 /// The ingest path over the Almaty network with the default models and the fuzz targets'
 /// sensor registry (tests/fuzz/sensors.json), built once per process.
 struct IngestSetup {
@@ -70,13 +45,15 @@ struct IngestSetup {
     static const IngestSetup& Get() {
         static const IngestSetup kSetup = [] {
             IngestSetup s;
-            auto network =
-                pipeline::RoadNetwork::FromGeoJson(ReadProjectFile("data/almaty_roads.geojson"));
+            auto network = pipeline::RoadNetwork::FromGeoJson(
+                test_support::ReadFile(test_support::ProjectPath("data/almaty_roads.geojson"))
+            );
             Check(network.has_value(), "the Almaty network loads");
             s.network = std::make_unique<pipeline::RoadNetwork>(std::move(*network));
             s.matcher = std::make_unique<pipeline::MapMatcher>(*s.network);
             auto registry = pipeline::SensorRegistry::FromJson(
-                ReadProjectFile("tests/fuzz/sensors.json"), *s.matcher
+                test_support::ReadFile(test_support::ProjectPath("tests/fuzz/sensors.json")),
+                *s.matcher
             );
             Check(registry.has_value(), "tests/fuzz/sensors.json loads");
             s.registry = std::move(*registry);
