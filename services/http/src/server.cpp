@@ -1,7 +1,7 @@
 #include "pavewatch/http/server.hpp"
 
+#include "beast_request.hpp"
 #include "pavewatch/http/upgrade.hpp"
-#include "pavewatch/pipeline/json_writer.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,91 +20,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
-
-namespace {
-
-int HexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-Request ToRequest(const bhttp::request<bhttp::string_body>& req, const std::string& remote) {
-    Request r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    const auto q = r.target.find('?');
-    r.path = PercentDecode(std::string_view(r.target).substr(0, q));
-    if (q != std::string::npos) {
-        std::string_view rest = std::string_view(r.target).substr(q + 1);
-        while (!rest.empty()) {
-            const auto amp = rest.find('&');
-            const std::string_view pair = rest.substr(0, amp);
-            const auto eq = pair.find('=');
-            if (!pair.empty()) {
-                r.query[PercentDecode(pair.substr(0, eq))] =
-                    eq == std::string_view::npos ? std::string{}
-                                                 : PercentDecode(pair.substr(eq + 1));
-            }
-            if (amp == std::string_view::npos) {
-                break;
-            }
-            rest = rest.substr(amp + 1);
-        }
-    }
-    for (const auto& field : req) {
-        std::string name(field.name_string());
-        for (auto& c : name) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        r.headers[name] = std::string(field.value());
-    }
-    r.body = req.body();
-    r.remote = remote;
-    return r;
-}
-
-}  // namespace
-
-std::string PercentDecode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size()) {
-            const int hi = HexValue(text[i + 1]);
-            const int lo = HexValue(text[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out.push_back(text[i]);
-    }
-    return out;
-}
-
-Response
-Problem(unsigned status, std::string_view title, std::string_view detail, std::string_view type) {
-    Response r;
-    r.status = status;
-    r.content_type = "application/problem+json";
-    pipeline::JsonWriter w(r.body);
-    w.BeginObject();
-    w.Key("type").String(type);
-    w.Key("title").String(title);
-    w.Key("status").Int(status);
-    w.Key("detail").String(detail);
-    w.EndObject();
-    return r;
-}
 
 struct Server::Impl {
     ServerOptions options;
@@ -190,24 +105,9 @@ private:
         }
         if (ec) {
             server_.bad_requests.fetch_add(1);
-            unsigned status = 400;
-            std::string detail = ec.message();
-            if (ec == bhttp::error::header_limit) {
-                status = 431;
-                detail = "request headers exceed " +
-                         std::to_string(server_.options.max_header_bytes) + " bytes";
-            } else if (ec == bhttp::error::body_limit) {
-                status = 413;
-                detail = "request body exceeds " + std::to_string(server_.options.max_body_bytes) +
-                         " bytes";
-            }
             return Send(
-                Problem(
-                    status,
-                    status == 400
-                        ? "Bad Request"
-                        : (status == 413 ? "Content Too Large" : "Request Header Fields Too Large"),
-                    detail
+                detail::ReadProblem(
+                    ec, {server_.options.max_header_bytes, server_.options.max_body_bytes}
                 ),
                 false,
                 11
@@ -215,7 +115,7 @@ private:
         }
         auto req = parser_->release();
         server_.requests.fetch_add(1);
-        const Request request = ToRequest(req, remote_);
+        const Request request = detail::ToRequest(req, remote_);
         if (beast::websocket::is_upgrade(req) && server_.upgrades != nullptr &&
             server_.upgrades->Wants(request)) {
             stream_.expires_never();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pavewatch/http/request.hpp"
+
 #include <tl/expected.hpp>
 
 #include <chrono>
@@ -14,33 +16,6 @@
 #include <vector>
 
 namespace pavewatch::http {
-
-/// A parsed HTTP request, handed to the handler.
-struct Request {
-    std::string method;                          ///< "GET", "POST", ...
-    std::string target;                          ///< as sent: path and query
-    std::string path;                            ///< percent-decoded path without the query
-    std::map<std::string, std::string> query;    ///< percent-decoded; last value wins
-    std::map<std::string, std::string> headers;  ///< names lower-cased
-    std::string body;
-    std::string remote;  ///< peer address
-
-    /// Header value by lower-case name; empty when absent.
-    std::string Header(const std::string& lower_name) const {
-        const auto it = headers.find(lower_name);
-        return it == headers.end() ? std::string{} : it->second;
-    }
-};
-
-/// What the handler answers.
-struct Response {
-    unsigned status = 200;
-    std::string content_type = "application/json";
-    std::string body;
-    /// Set instead of `body` to send a large body shared between requests without copying.
-    std::shared_ptr<const std::string> shared_body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
 
 /// A request handler: a pure function of the request apart from the state it reads. Runs on
 /// the server's I/O threads, so it must not block.
@@ -69,10 +44,10 @@ struct ServerOptions {
     int threads = 1;
     /// Request header limit; larger headers are answered 431. Default 8 KiB, as nginx's
     /// large_client_header_buffers line.
-    std::size_t max_header_bytes = std::size_t{8} * 1024;
+    std::size_t max_header_bytes = RequestLimits{}.max_header_bytes;
     /// Request body limit; larger bodies are answered 413. Default 64 KiB: the API takes no
     /// uploads.
-    std::size_t max_body_bytes = std::size_t{64} * 1024;
+    std::size_t max_body_bytes = RequestLimits{}.max_body_bytes;
     /// Time allowed to send a whole request (headers and body); a slow-loris client that
     /// trickles bytes is cut off after it. Default 10 s.
     std::chrono::milliseconds request_timeout{10000};
@@ -126,16 +101,5 @@ public:
 private:
     std::unique_ptr<Impl> impl_;
 };
-
-/// Percent-decodes a URL component ("%2C" -> ","; "+" stays "+").
-std::string PercentDecode(std::string_view text);
-
-/// A JSON problem document (RFC 9457) response.
-Response Problem(
-    unsigned status,
-    std::string_view title,
-    std::string_view detail,
-    std::string_view type = "about:blank"
-);
 
 }  // namespace pavewatch::http
