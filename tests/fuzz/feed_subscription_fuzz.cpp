@@ -11,10 +11,10 @@
 #include "pavewatch/gateway/sha256.hpp"
 #include "pavewatch/pipeline/condition.hpp"
 #include "pavewatch/pipeline/observation.hpp"
+#include "zone_support.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,26 +43,7 @@ struct FeedSetup {
             const auto& network = *fuzz::IngestSetup::Get().network;
             FeedSetup s;
             s.boxes = std::make_unique<gateway::SegmentBoxes>(network);
-            // The zone: the south-west quarter of the network by a polygon, and two listed
-            // segments elsewhere.
-            const std::array<double, 4> all{
-                network.min_corner().lon,
-                network.min_corner().lat,
-                network.max_corner().lon,
-                network.max_corner().lat};
-            const double mid_lon = (all[0] + all[2]) / 2;
-            const double mid_lat = (all[1] + all[3]) / 2;
-            const auto& last = network.segments().back().id;
-            const auto& middle = network.segments()[network.segments().size() / 2].id;
-            const std::string file =
-                R"({"tokens":[{"name":"acme","role":"contractor","sha256":")" +
-                gateway::Sha256Hex(fuzz::kFeedToken) + R"(","zone":{"segments":[")" +
-                pipeline::SegmentKey(last) + R"(",")" + pipeline::SegmentKey(middle) +
-                R"("],"polygons":[[[)" + std::to_string(all[0]) + "," + std::to_string(all[1]) +
-                "],[" + std::to_string(mid_lon) + "," + std::to_string(all[1]) + "],[" +
-                std::to_string(mid_lon) + "," + std::to_string(mid_lat) + "],[" +
-                std::to_string(all[0]) + "," + std::to_string(mid_lat) + "],[" +
-                std::to_string(all[0]) + "," + std::to_string(all[1]) + "]]]}}]}";
+            const std::string file = R"({"tokens":[)" + fuzz::ContractorTokenEntry(network) + "]}";
             auto tokens = gateway::TokenStore::FromJson(file, network);
             fuzz::Check(tokens.has_value(), "the fuzz target's token file loads");
             s.tokens = std::move(*tokens);

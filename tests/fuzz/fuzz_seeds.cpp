@@ -2,7 +2,8 @@
 // binary or derived, made from the JSON seeds under tests/fuzz/seeds/ through the real ingest path,
 // so they follow the formats as they change: encoded observations of each segment
 // (observation_fold), the states they fold into (state_decode), and the records written of those
-// states (records_json). The JSON seeds themselves are the corpora of the ingest targets.
+// states (records_json), subscriptions (feed_subscription) and requests to every route of the
+// REST API (http_api). The JSON seeds themselves are the corpora of the ingest targets.
 
 #include "fuzz_support.hpp"
 #include "pavewatch/pipeline/condition.hpp"
@@ -15,6 +16,8 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -144,6 +147,45 @@ int main(int argc, char** argv) {
         feed, "wrong-token", "not-the-token-0123456789\n" + std::string(R"({"type":"subscribe"})")
     );
     Write(out / "records_json", "positions", pipeline::EncodePositions({1200, -1}));
+
+    // http_api: requests to every route, as the agency, the contractor, an expired token and
+    // nobody.
+    const fs::path api = out / "http_api";
+    const std::string first = pipeline::SegmentKey(network.segments().front().id);
+    const std::string last = pipeline::SegmentKey(network.segments().back().id);
+    const std::string bbox = corner(network.min_corner().lon) + "%2C" +
+                             corner(network.min_corner().lat) + "%2C" + corner(lon) + "," +
+                             corner(lat);
+    const std::pair<const char*, std::string> targets[] = {
+        {"segments", "/api/v1/segments"},
+        {"segments-query", "/api/v1/segments?bbox=" + bbox + "&class=poor,fair&updated_since=0"},
+        {"segment-first", "/api/v1/segments/" + first},
+        {"segment-last", "/api/v1/segments/" + last},
+        {"hazards", "/api/v1/hazards?status=confirmed,acknowledged&bbox=" + bbox},
+        {"network", "/api/v1/network"},
+        {"repairs", "/api/v1/repairs"},
+        {"config", "/config.json"},
+    };
+    const std::pair<const char*, std::string_view> callers[] = {
+        {"agency", fuzz::kAgencyToken},
+        {"contractor", fuzz::kFeedToken},
+        {"expired", fuzz::kExpiredToken},
+        {"anonymous", ""}};
+    for (const auto& [name, target] : targets) {
+        for (const auto& [caller, token] : callers) {
+            std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n";
+            if (!token.empty()) {
+                request += "Authorization: Bearer " + std::string(token) + "\r\n";
+            }
+            Write(api, std::string(name) + "-" + caller, request + "\r\n");
+        }
+    }
+    Write(
+        api,
+        "post-chunked",
+        "POST /api/v1/segments HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\n\r\n"
+    );
     std::printf("fuzz_seeds: %zu observations on %zu segments\n", observations, by_segment.size());
     return observations > 0 ? 0 : 1;
 }

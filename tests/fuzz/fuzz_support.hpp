@@ -19,8 +19,11 @@
 
 namespace pavewatch::fuzz {
 
-/// The one access token of feed_subscription's token store (a contractor's).
+/// The contractor's access token of the feed_subscription and http_api targets.
 inline constexpr std::string_view kFeedToken = "contractor-token-0123456789";
+/// http_api's agency token, and a token of its store that has expired.
+inline constexpr std::string_view kAgencyToken = "agency-token-0123456789abc";
+inline constexpr std::string_view kExpiredToken = "expired-token-0123456789ab";
 
 /// Stops the process with `what` when a property does not hold.
 inline void Check(bool holds, std::string_view what) {
