@@ -8,6 +8,7 @@
 
 #include "pavewatch/pipeline/condition.hpp"
 #include "pavewatch/pipeline/observation.hpp"
+#include "pavewatch/pipeline/segment_state.hpp"
 #include "pavewatch/simulate/synthetic_load.hpp"
 #include "segment_states.hpp"
 
@@ -72,7 +73,20 @@ void BM_DecodeObservation(benchmark::State& bench) {
     bench.SetItemsProcessed(bench.iterations() * static_cast<std::int64_t>(records.size()));
 }
 
+// A state read back (a write-back cache miss, read from RocksDB): its layout and values
+// checked (DecodeState), on the heavy segment of the others.
+void BM_DecodeState(benchmark::State& bench) {
+    const ModelConfig config;
+    const std::string bytes = EncodeState(StateOver(static_cast<int>(bench.range(0)), config));
+    for (auto _ : bench) {
+        auto s = DecodeState(bytes);
+        benchmark::DoNotOptimize(s);
+    }
+    bench.counters["bytes"] = static_cast<double>(bytes.size());
+}
+
 BENCHMARK(BM_DecodeObservation);
+BENCHMARK(BM_DecodeState)->Arg(7)->Arg(120);
 BENCHMARK(BM_EncodeState)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
 BENCHMARK(BM_ConditionToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);
 BENCHMARK(BM_HistoryToJson)->Arg(1)->Arg(7)->Arg(30)->Arg(120);

@@ -1,5 +1,7 @@
 #include "pavewatch/pipeline/condition_index.hpp"
 
+#include "stored_values.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -191,7 +193,9 @@ tl::expected<DailyHistory, Error> DailyHistory::Decode(ByteReader& in) {
         const auto iri = in.Get<double>();
         e.index = in.Get<double>();
         e.esal = in.Get<double>();
-        if (has_iri > 1 || (!h.entries_.empty() && h.entries_.back().day >= e.day)) {
+        if (has_iri > 1 || (!h.entries_.empty() && h.entries_.back().day >= e.day) ||
+            !detail::StoredDay(e.day) || !detail::StoredNumber(iri) ||
+            !detail::StoredNumber(e.index) || !detail::StoredNumber(e.esal)) {
             ok = false;
         }
         if (has_iri == 1) {

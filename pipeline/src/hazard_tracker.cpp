@@ -1,5 +1,9 @@
 #include "pavewatch/pipeline/hazard_tracker.hpp"
 
+#include "json_fields.hpp"
+#include "pavewatch/pipeline/observation.hpp"
+#include "stored_values.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -466,7 +470,23 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
             p.t_ms = in.Get<EpochMs>();
             h.clean_passes.push_back(p);
         }
-        if (recent > Hazard::kMaxRecent || vehicles > Hazard::kMaxVehicles ||
+        // The actor as a hazard action names it (an id), so that records quoting it stay JSON.
+        bool values =
+            h.last_actor.size() <= RawLimits::kMaxIdLength && detail::IsIdText(h.last_actor) &&
+            // A weighted mean of offsets within the limit (a rounding's worth of slack above).
+            h.offset_m >= 0 && h.offset_m <= ObservationLimits::kMaxOffsetM * (1 + 1e-12) &&
+            detail::StoredNumber(h.weight_sum) && h.weight_sum >= 0 &&
+            detail::StoredTime(h.first_seen_ms) && detail::StoredTime(h.last_detection_ms) &&
+            detail::StoredTime(h.confirmed_ms) && detail::StoredTime(h.acknowledged_ms) &&
+            detail::StoredTime(h.repair_reported_ms) && detail::StoredTime(h.disputed_ms) &&
+            detail::StoredTime(h.closed_ms);
+        for (const auto& d : h.recent) {
+            values = values && detail::StoredTime(d.t_ms) && detail::StoredNumber(d.peak);
+        }
+        for (const auto& p : h.clean_passes) {
+            values = values && detail::StoredTime(p.t_ms);
+        }
+        if (!values || recent > Hazard::kMaxRecent || vehicles > Hazard::kMaxVehicles ||
             clean > Hazard::kMaxClean || h.id == 0 || h.id >= t.next_id_ ||
             (!t.hazards_.empty() && t.hazards_.back().id >= h.id)) {
             ok = false;

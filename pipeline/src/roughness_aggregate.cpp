@@ -1,8 +1,11 @@
 #include "pavewatch/pipeline/roughness_aggregate.hpp"
 
+#include "pavewatch/pipeline/observation.hpp"
 #include "pavewatch/pipeline/robust.hpp"
+#include "stored_values.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 namespace pavewatch::pipeline {
@@ -169,6 +172,19 @@ tl::expected<RoughnessAggregate, Error> RoughnessAggregate::Decode(ByteReader& i
     }
     if (!in.ok()) {
         return tl::unexpected(Error{ErrorCode::kMalformed, "roughness", "truncated"});
+    }
+    // Running means of what Add takes: the log of a positive float IRI of at most the
+    // observations' limit, a confidence in [0, 1] (a rounding's worth of slack each).
+    constexpr double kSlack = 1e-9;
+    static const double kMinLogIri = std::log(static_cast<double>(FLT_TRUE_MIN)) - kSlack;
+    static const double kMaxLogIri = std::log(ObservationLimits::kMaxIriMPerKm) + kSlack;
+    for (const Entry& e : a.entries_) {
+        if (!detail::StoredTime(e.last_ms) || !(e.mean_log_iri >= kMinLogIri) ||
+            !(e.mean_log_iri <= kMaxLogIri) || !(e.mean_confidence >= -kSlack) ||
+            !(e.mean_confidence <= 1 + kSlack) || !detail::StoredNumber(e.mean_speed_mps)) {
+            return tl::unexpected(Error{
+                ErrorCode::kOutOfRange, "roughness.entries", "a time or figure out of range"});
+        }
     }
     for (std::size_t i = 1; i < a.entries_.size(); ++i) {
         if (a.entries_[i - 1].vehicle_key >= a.entries_[i].vehicle_key) {

@@ -1,6 +1,7 @@
 #include "pavewatch/pipeline/segment_state.hpp"
 
 #include "pavewatch/pipeline/bytes.hpp"
+#include "stored_values.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -238,6 +239,18 @@ tl::expected<SegmentState, Error> DecodeState(std::string_view bytes) {
     s.open_day_esal_start = r.Get<double>();
     if (!r.ok()) {
         return tl::unexpected(Error{ErrorCode::kMalformed, "state", "truncated"});
+    }
+    bool counts = detail::StoredCount(s.version) && detail::StoredCount(s.iri_estimates) &&
+                  detail::StoredCount(s.hazard_events) && detail::StoredCount(s.actions_refused);
+    for (const auto c : s.count_by_kind) {
+        counts = counts && detail::StoredCount(c);
+    }
+    if (!counts || !detail::StoredTime(s.first_event_ms) || !detail::StoredTime(s.last_event_ms) ||
+        !detail::StoredDay(s.open_day) || !detail::StoredNumber(s.iri_sum) ||
+        !detail::StoredNumber(s.iri_sum_squares) || !detail::StoredNumber(s.hazard_peak_sum_ms2) ||
+        !detail::StoredNumber(s.open_day_esal_start)) {
+        return tl::unexpected(Error{
+            ErrorCode::kOutOfRange, "state", "a time or figure out of range"});
     }
     auto roughness = RoughnessAggregate::Decode(r);
     if (!roughness) {

@@ -1,5 +1,7 @@
 #include "pavewatch/pipeline/structural.hpp"
 
+#include "stored_values.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -238,6 +240,15 @@ tl::expected<StructuralState, Error> StructuralState::Decode(ByteReader& in) {
     }
     if (freeze > 2 || has_temp > 1 || has_moist > 1 || has_first > 1) {
         return tl::unexpected(Error{ErrorCode::kInconsistent, "structural", "invalid flag"});
+    }
+    if (!detail::StoredCount(s.axles) || !detail::StoredCount(s.strain_peaks) ||
+        !detail::StoredNumber(s.esal_total) || !detail::StoredNumber(s.fatigue_damage) ||
+        !detail::StoredNumber(temp) || !detail::StoredNumber(moist) ||
+        !detail::StoredNumber(s.rate_decayed_damage) || !detail::StoredTime(s.temperature_ms) ||
+        !detail::StoredTime(s.moisture_ms) || !detail::StoredTime(s.rate_last_ms) ||
+        (has_first == 1 && !detail::StoredTime(first))) {
+        return tl::unexpected(Error{
+            ErrorCode::kOutOfRange, "structural", "a time or figure out of range"});
     }
     s.freeze_state = static_cast<FreezeState>(freeze);
     if (has_temp) {

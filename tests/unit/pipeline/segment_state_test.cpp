@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <regex>
 #include <set>
 
@@ -205,6 +206,63 @@ TEST(SegmentState, EncodesAndDecodesExactly) {
     EXPECT_FALSE(DecodeState(std::string_view(bytes).substr(0, bytes.size() - 1)));
     EXPECT_FALSE(DecodeState(bytes + "?"));
     EXPECT_FALSE(DecodeState(""));
+}
+
+// A stored state holds only what folding accepted observations can produce: a state read back
+// from RocksDB or the changelog with values no such fold gives (whoever wrote it) is refused,
+// as it would make the models' arithmetic overflow or the records built from it unreadable.
+TEST(SegmentState, RefusesStoredValuesNoAcceptedObservationProduces) {
+    const ModelConfig config;
+    const auto refused = [](const SegmentState& s, std::string_view why) {
+        const auto back = DecodeState(EncodeState(s));
+        ASSERT_FALSE(back) << why;
+        EXPECT_TRUE(
+            back.error().code == ErrorCode::kOutOfRange ||
+            back.error().code == ErrorCode::kInconsistent
+        ) << why
+          << ": " << back.error().Describe();
+    };
+    SegmentState valid;
+    Apply(valid, Pass(kDay0, 2.0F), config);
+    for (std::uint64_t v = 1; v <= 4; ++v) {
+        Apply(valid, Bump(kDay0 + 1000 + static_cast<EpochMs>(v), v), config);
+    }
+    ASSERT_TRUE(DecodeState(EncodeState(valid)));
+
+    SegmentState s = valid;
+    s.version = (std::uint64_t{1} << 53U) + 1;  // more observations than a double counts exactly
+    refused(s, "version");
+    s = valid;
+    s.first_event_ms = 1;  // 1970, before any accepted event time
+    refused(s, "first event time");
+    s = valid;
+    s.structural.esal_total = std::numeric_limits<double>::infinity();
+    refused(s, "ESAL");
+    s = valid;
+    s.structural.temperature_ms = -86400000LL * 365 * 300;
+    refused(s, "temperature time");
+
+    // An IRI above the observations' limit, folded directly (ingest and DecodeObservation
+    // refuse it before it gets here).
+    s = valid;
+    Apply(s, Pass(kDay0 + 2000, 5000.0F, 2), config);
+    refused(s, "roughness");
+
+    // An action by an actor that is not an id (the decoders of actions refuse it).
+    s = valid;
+    ASSERT_FALSE(s.hazards.hazards().empty());
+    Apply(
+        s,
+        {SegmentId{10},
+         kDay0 + 3000,
+         HazardAction{
+             .hazard_id = s.hazards.hazards().front().id,
+             .action = HazardActionKind::kAcknowledge,
+             .actor = "\xff"}},
+        config
+    );
+    ASSERT_EQ(s.hazards.hazards().front().last_actor, "\xff");
+    refused(s, "hazard actor");
 }
 
 // Rounded fields are written as the short decimal they were rounded to (39.9), never as the
