@@ -21,6 +21,9 @@ namespace pavewatch::fuzz {
 inline void CheckFoldedState(const pipeline::SegmentState& s, const pipeline::ModelConfig& config) {
     const std::string bytes = pipeline::EncodeState(s);
     const auto decoded = pipeline::DecodeState(bytes);
+    if (!decoded) {
+        std::fprintf(stderr, "%s\n", decoded.error().Describe().c_str());
+    }
     Check(decoded.has_value(), "a state decodes as it was encoded");
     Check(pipeline::EncodeState(*decoded) == bytes, "a state encodes the same after a decode");
 

@@ -1,15 +1,16 @@
 // Fuzz target: a stored segment state as the wear processor reads it back (a RocksDB value, a
-// changelog record during a restore). Properties: no crash and no undefined behaviour on any
-// bytes; a refusal says what is wrong; a state that decodes is stored again unchanged (encoded,
-// decoded and encoded once more, the bytes are the same).
-//
-// Only the layout is the decoder's to check: the values inside a state are trusted, because
-// the wear processor alone writes states and it folds only observations that DecodeObservation
-// accepted (docs/architecture.md, "What is checked where"). observation_fold asserts that every
-// state so folded evaluates in range and writes records the readers accept.
+// changelog record during a restore), whoever wrote it. Properties: no crash and no undefined
+// behaviour on any bytes; a refusal says what is wrong; a state that decodes is stored again
+// unchanged (encoded, decoded and encoded once more, the bytes are the same), and it holds what
+// a state folded from accepted observations holds (CheckFoldedState: it evaluates in range and
+// writes condition and history records that the gateway's readers accept), as DecodeState
+// refuses values no such fold produces (docs/architecture.md, "What is checked where").
 
 #include "fuzz_support.hpp"
+#include "pavewatch/pipeline/condition.hpp"
+#include "pavewatch/pipeline/model_config.hpp"
 #include "pavewatch/pipeline/segment_state.hpp"
+#include "state_checks.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::Check(!state.error().Describe().empty(), "a refusal describes itself");
         return 0;
     }
+    static const pipeline::ModelConfig kConfig;
+    fuzz::CheckFoldedState(*state, kConfig);
     const std::string stored = pipeline::EncodeState(*state);
     const auto again = pipeline::DecodeState(stored);
     fuzz::Check(again.has_value(), "a state decodes as it was encoded");
