@@ -7,8 +7,10 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <string>
 
 namespace pavewatch::http {
 
