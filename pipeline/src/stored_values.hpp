@@ -6,6 +6,7 @@
 // of the models overflow (docs/architecture.md, "What is checked where").
 
 #include "pavewatch/pipeline/clock.hpp"
+#include "pavewatch/pipeline/condition_index.hpp"
 #include "pavewatch/pipeline/raw_message.hpp"
 
 #include <cmath>
@@ -25,9 +26,8 @@ inline bool StoredTime(const std::optional<EpochMs>& t_ms) {
 
 /// A day number (days since 1970-01-01, UTC) a state can hold: 0 or a day of those times.
 inline bool StoredDay(std::int32_t day) {
-    constexpr std::int64_t kMsPerDay = 86'400'000;
     return day == 0 ||
-           (day >= RawLimits::kMinTimeMs / kMsPerDay && day <= RawLimits::kMaxTimeMs / kMsPerDay);
+           (day >= DayNumber(RawLimits::kMinTimeMs) && day <= DayNumber(RawLimits::kMaxTimeMs));
 }
 
 /// A count a state can hold: at most 2^53, exact in a double and so in any JSON reader (a

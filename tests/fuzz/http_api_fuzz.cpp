@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -180,6 +181,29 @@ void CheckWithinZone(const boost::json::value& v, const ApiSetup& setup) {
     }
 }
 
+/// An answer is JSON, and an error (400 and above) a problem document naming its status.
+boost::json::value CheckAnswer(const http::Response& response) {
+    boost::system::error_code ec;
+    auto body = boost::json::parse(Body(response), ec);
+    if (ec) {
+        std::fprintf(
+            stderr, "%.*s\n", static_cast<int>(Body(response).size()), Body(response).data()
+        );
+    }
+    fuzz::Check(!ec, "every answer is JSON");
+    const bool error = response.status >= 400;
+    fuzz::Check(
+        error == (response.content_type == "application/problem+json"),
+        "an error is a problem document"
+    );
+    if (error) {
+        fuzz::Check(
+            body.at("status").to_number<unsigned>() == response.status, "a problem names its status"
+        );
+    }
+    return body;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -191,10 +215,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::Check(
             status == 400 || status == 413 || status == 431, "a refusal is 400, 413 or 431"
         );
-        const auto problem = boost::json::parse(Body(request.error()));  // throws if not JSON
-        fuzz::Check(
-            problem.at("status").to_number<unsigned>() == status, "a problem names its status"
-        );
+        CheckAnswer(request.error());
         return 0;
     }
     const auto response = setup.api->Handle(*request);
@@ -212,23 +233,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             status == 405,
         "a documented status"
     );
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(Body(*response), ec);
-    if (ec) {
-        std::fprintf(
-            stderr, "%.*s\n", static_cast<int>(Body(*response).size()), Body(*response).data()
-        );
-    }
-    fuzz::Check(!ec, "every answer is JSON");
-    fuzz::Check(
-        (status >= 400) == (response->content_type == "application/problem+json"),
-        "an error is a problem document"
-    );
-    if (status >= 400) {
-        fuzz::Check(
-            body.at("status").to_number<unsigned>() == status, "a problem names its status"
-        );
-    }
+    const auto body = CheckAnswer(*response);
     if (!api_path || (request->method != "GET" && request->method != "HEAD")) {
         return 0;
     }

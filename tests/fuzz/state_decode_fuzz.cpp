@@ -27,10 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     static const pipeline::ModelConfig kConfig;
-    fuzz::CheckFoldedState(*state, kConfig);
-    const std::string stored = pipeline::EncodeState(*state);
-    const auto again = pipeline::DecodeState(stored);
-    fuzz::Check(again.has_value(), "a state decodes as it was encoded");
-    fuzz::Check(pipeline::EncodeState(*again) == stored, "a state encodes the same after a decode");
+    fuzz::CheckFoldedState(*state, kConfig);  // the round trip through EncodeState included
     return 0;
 }

@@ -7,11 +7,18 @@
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <string>
 
 namespace pavewatch::http::detail {
+
+/// Sets a request parser's header and body limits.
+void ApplyLimits(
+    boost::beast::http::request_parser<boost::beast::http::string_body>& parser,
+    const RequestLimits& limits
+);
 
 /// The Request handed to a handler for a message Beast has read.
 Request ToRequest(

@@ -121,8 +121,7 @@ Problem(unsigned status, std::string_view title, std::string_view detail, std::s
 tl::expected<Request, Response>
 ParseRequest(std::string_view bytes, const RequestLimits& limits, std::string remote) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
+    detail::ApplyLimits(parser, limits);
     boost::beast::error_code ec;
     while (!ec && !parser.is_done()) {
         if (bytes.empty()) {
@@ -152,6 +151,11 @@ ParseRequest(std::string_view bytes, const RequestLimits& limits, std::string re
 }
 
 namespace detail {
+
+void ApplyLimits(bhttp::request_parser<bhttp::string_body>& parser, const RequestLimits& limits) {
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+}
 
 Request ToRequest(const bhttp::request<bhttp::string_body>& message, std::string remote) {
     Request r;

@@ -76,8 +76,7 @@ public:
 private:
     void Read() {
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-        parser_->body_limit(server_.options.max_body_bytes);
+        detail::ApplyLimits(*parser_, server_.options.limits);
         // One deadline for the whole request: a client that trickles bytes (slow loris) is cut
         // off when it passes, however busy it keeps the socket. A kept-alive connection gets
         // the idle time plus the request time for its next request.
@@ -105,13 +104,7 @@ private:
         }
         if (ec) {
             server_.bad_requests.fetch_add(1);
-            return Send(
-                detail::ReadProblem(
-                    ec, {server_.options.max_header_bytes, server_.options.max_body_bytes}
-                ),
-                false,
-                11
-            );
+            return Send(detail::ReadProblem(ec, server_.options.limits), false, 11);
         }
         auto req = parser_->release();
         server_.requests.fetch_add(1);

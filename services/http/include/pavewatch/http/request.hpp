@@ -55,9 +55,12 @@ Response Problem(
     std::string_view type = "about:blank"
 );
 
-/// Size limits of a request, as ServerOptions sets them for the server.
+/// Size limits of a request (ServerOptions::limits for the server).
 struct RequestLimits {
+    /// Larger headers are answered 431. Default 8 KiB, as nginx's
+    /// large_client_header_buffers line.
     std::size_t max_header_bytes = std::size_t{8} * 1024;
+    /// Larger bodies are answered 413. Default 64 KiB: the API takes no uploads.
     std::size_t max_body_bytes = std::size_t{64} * 1024;
 };
 

@@ -42,12 +42,8 @@ struct ServerOptions {
     std::string address = "127.0.0.1";
     std::uint16_t port = 0;  ///< 0: any free port (see Server::port())
     int threads = 1;
-    /// Request header limit; larger headers are answered 431. Default 8 KiB, as nginx's
-    /// large_client_header_buffers line.
-    std::size_t max_header_bytes = RequestLimits{}.max_header_bytes;
-    /// Request body limit; larger bodies are answered 413. Default 64 KiB: the API takes no
-    /// uploads.
-    std::size_t max_body_bytes = RequestLimits{}.max_body_bytes;
+    /// Request header and body limits (431 and 413 above them).
+    RequestLimits limits;
     /// Time allowed to send a whole request (headers and body); a slow-loris client that
     /// trickles bytes is cut off after it. Default 10 s.
     std::chrono::milliseconds request_timeout{10000};
