@@ -435,6 +435,45 @@ TEST_F(GatewayTest, AResumedSessionGetsExactlyWhatItMissed) {
     EXPECT_EQ(json::parse(*fresh).at("seq").as_int64(), 1);
 }
 
+TEST_F(GatewayTest, OnlyItsHolderResumesASession) {
+    // The agency's session, dropped after its snapshot.
+    WsClient agency(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    const auto hello = agency.Read(5s);
+    ASSERT_TRUE(hello);
+    const auto session = json::value_to<std::string>(json::parse(*hello).at("session"));
+    agency.Send(R"({"type":"subscribe","kinds":["conditions"]})");
+    const auto first = agency.Read(10s);
+    ASSERT_TRUE(first);
+    ASSERT_EQ(json::parse(*first).at("type"), "snapshot");
+    EXPECT_GT(json::parse(*first).at("segments").as_array().size(), kZoneSize);
+    agency.Abort();
+    std::this_thread::sleep_for(500ms);
+
+    // A contractor who learnt the session's id cannot take it over: it gets a snapshot of its
+    // own zone, as if the session did not exist.
+    WsClient acme(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAcmeToken});
+    ASSERT_TRUE(acme.Read(5s));
+    acme.Send(R"({"type":"subscribe","session":")" + session + R"(","resume_from":1})");
+    const auto own = acme.Read(10s);
+    ASSERT_TRUE(own);
+    const auto snapshot = json::parse(*own).as_object();
+    ASSERT_EQ(snapshot.at("type"), "snapshot") << *own;
+    EXPECT_EQ(snapshot.at("seq").as_int64(), 1);
+    for (const auto& s : snapshot.at("segments").as_array()) {
+        EXPECT_LT(IndexOf(s.at("segment_id")), kZoneFirst + kZoneSize);
+    }
+    acme.Abort();
+
+    // The attempt left the session to its holder, who still resumes it.
+    WsClient again(port_, "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    ASSERT_TRUE(again.Read(5s));
+    again.Send(R"({"type":"subscribe","session":")" + session + R"(","resume_from":1})");
+    const auto resumed = again.Read(5s);
+    ASSERT_TRUE(resumed);
+    EXPECT_EQ(json::parse(*resumed).at("type"), "resumed") << *resumed;
+    again.Abort();
+}
+
 TEST_F(GatewayTest, ASlowConsumerIsCoalescedThenClosedAboveTheHardLimit) {
     const std::string closed_slow = "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}";
     const double closed_before = MetricValue(HttpGet(port_, "/metrics").body, closed_slow);

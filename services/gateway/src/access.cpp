@@ -244,9 +244,44 @@ TokenStore::FromJson(std::string_view text, const pipeline::RoadNetwork& network
                 ));
             }
         }
+        if (auto refused = store.Conflict(e, path)) {
+            return tl::unexpected(std::move(*refused));
+        }
         store.entries_.push_back(std::move(e));
     }
     return store;
+}
+
+std::optional<pipeline::Error> TokenStore::Conflict(Entry& e, const std::string& path) const {
+    for (std::size_t j = 0; j < entries_.size(); ++j) {
+        const Entry& other = entries_[j];
+        const std::string where = "tokens[" + std::to_string(j) + "]";
+        if (other.sha256_hex == e.sha256_hex) {
+            return Refuse(
+                pipeline::ErrorCode::kOutOfRange,
+                path + ".sha256",
+                "the same token as " + where + ": each token belongs to one entry"
+            );
+        }
+        if (other.principal.name != e.principal.name) {
+            continue;
+        }
+        // Tokens of one holder (rotation): its actions, repair figures and feed sessions are
+        // recorded under the name, so the name must mean one role and one zone.
+        const bool same_zone = e.principal.role == Role::kAgency ||
+                               (other.principal.zone && *other.principal.zone == *e.principal.zone);
+        if (other.principal.role != e.principal.role || !same_zone) {
+            return Refuse(
+                pipeline::ErrorCode::kOutOfRange,
+                path + ".name",
+                "\"" + e.principal.name + "\" is the name of " + where +
+                    " with another role or zone: tokens of one name must have the same role "
+                    "and zone (a name is one holder's identity)"
+            );
+        }
+        e.principal.zone = other.principal.zone;  // the same segments: share them
+    }
+    return std::nullopt;
 }
 
 tl::expected<Principal, AuthFailure>
@@ -275,7 +310,8 @@ TokenStore::Authenticate(std::string_view token, pipeline::EpochMs now_ms) const
 std::vector<std::string> TokenStore::Contractors() const {
     std::vector<std::string> names;
     for (const auto& e : entries_) {
-        if (e.principal.role == Role::kContractor) {
+        if (e.principal.role == Role::kContractor &&
+            std::find(names.begin(), names.end(), e.principal.name) == names.end()) {
             names.push_back(e.principal.name);
         }
     }

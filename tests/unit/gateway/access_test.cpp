@@ -97,6 +97,64 @@ TEST(TokenStore, RefusesBadFilesNamingTheField) {
     EXPECT_EQ(role.error().field, "tokens[0].role");
 }
 
+TEST(TokenStore, ANameIsOneHoldersIdentityAndATokenAppearsOnce) {
+    const auto& s = AlmatyNetwork().segments();
+    const auto zone_of = [&](std::size_t i) {
+        return R"(,"zone":{"segments":[")" + pipeline::ToString(s[i].id) + R"("]})";
+    };
+    const auto entry = [&](const std::string& name,
+                           const std::string& role,
+                           const std::string& token,
+                           const std::string& zone) {
+        return R"(,{"name":")" + name + R"(","role":")" + role + R"(","sha256":")" +
+               Sha256Hex(token) + "\"" + zone + "}";
+    };
+    // A second token of acme with the same zone (rotation) is another way in as acme.
+    const auto rotated = TokenStore::FromJson(
+        TokensJson(entry(
+            "acme",
+            "contractor",
+            "acme-new-token-0123456789",
+            R"(,"zone":{"segments":[")" + pipeline::ToString(s[1].id) + R"(",")" +
+                pipeline::ToString(s[0].id) +
+                R"("],"polygons":[[[76.90,43.24],[76.95,43.24],[76.95,43.27],[76.90,43.27]]]})"
+        )),
+        AlmatyNetwork()
+    );
+    ASSERT_TRUE(rotated) << rotated.error().Describe();
+    const auto before = rotated->Authenticate("acme-token-0123456789ab", kNow);
+    const auto after = rotated->Authenticate("acme-new-token-0123456789", kNow);
+    ASSERT_TRUE(before && after);
+    EXPECT_EQ(after->name, "acme");
+    EXPECT_EQ(after->zone, before->zone);  // one zone, shared
+    EXPECT_EQ(rotated->Contractors(), (std::vector<std::string>{"acme", "old"}));
+
+    // The same name with another zone or role, or one token twice, is refused at start-up:
+    // otherwise a holder would resume another's feed session or see its repair figures.
+    const auto other_zone = TokenStore::FromJson(
+        TokensJson(entry("acme", "contractor", "acme-new-token-0123456789", zone_of(5))),
+        AlmatyNetwork()
+    );
+    ASSERT_FALSE(other_zone);
+    EXPECT_EQ(other_zone.error().field, "tokens[3].name");
+    EXPECT_NE(other_zone.error().message.find("tokens[1]"), std::string::npos);
+    const auto other_role = TokenStore::FromJson(
+        TokensJson(entry("agency", "contractor", "agency-new-token-012345", zone_of(5))),
+        AlmatyNetwork()
+    );
+    ASSERT_FALSE(other_role);
+    EXPECT_EQ(other_role.error().field, "tokens[3].name");
+    const auto twice = TokenStore::FromJson(
+        TokensJson(entry("city", "agency", "agency-token-0123456789", "")), AlmatyNetwork()
+    );
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().field, "tokens[3].sha256");
+    const auto two_agency_tokens = TokenStore::FromJson(
+        TokensJson(entry("agency", "agency", "agency-new-token-012345", "")), AlmatyNetwork()
+    );
+    EXPECT_TRUE(two_agency_tokens);
+}
+
 TEST(TokenStore, WithoutAFileEveryoneIsTheAgency) {
     const TokenStore open;
     EXPECT_TRUE(open.open());

@@ -37,6 +37,8 @@ public:
     std::size_t size() const { return count_; }
     /// [W, S, E, N] of the zone's segments (for the map to frame it).
     const std::array<double, 4>& bbox() const { return bbox_; }
+    /// Zones are equal when they hold the same segments, however they were written.
+    bool operator==(const Zone& other) const { return inside_ == other.inside_; }
 
 private:
     std::vector<bool> inside_;
@@ -64,8 +66,11 @@ const char* ToString(AuthFailure failure);
 /// The access tokens, loaded from a JSON file at start-up (docs/api/README.md, "Access"):
 ///   {"tokens":[{"name":"acme","role":"contractor","sha256":"<hex>","expires":"2027-01-01T00:00:00Z",
 ///               "zone":{"segments":["123"],"polygons":[[[lon,lat],...]]}}, ...]}
-/// Only SHA-256 hashes of the tokens are stored. Without a file the gateway is open: every
-/// client is the agency (the demo). Immutable after loading; thread-safe to read.
+/// Only SHA-256 hashes of the tokens are stored. A name is one holder's identity (the actor of
+/// its actions, its repair figures, the owner of its feed sessions): several tokens may carry
+/// it (rotation), but only with the same role and zone; each token appears once. Without a
+/// file the gateway is open: every client is the agency (the demo). Immutable after loading;
+/// thread-safe to read.
 class TokenStore {
 public:
     /// An open store: everyone is the agency.
@@ -78,7 +83,7 @@ public:
     tl::expected<Principal, AuthFailure>
     Authenticate(std::string_view token, pipeline::EpochMs now_ms) const;
     std::size_t size() const { return entries_.size(); }
-    /// Every contractor's name (bounded: from the file), for per-contractor figures.
+    /// Every contractor's name, once each (bounded: from the file), for per-contractor figures.
     std::vector<std::string> Contractors() const;
 
 private:
@@ -86,6 +91,10 @@ private:
         std::string sha256_hex;
         Principal principal;
     };
+    /// Why `e` (at `path` in the file) cannot join the entries loaded so far, if it cannot; a
+    /// contractor's zone equal to an earlier entry's of its name is shared with it.
+    std::optional<pipeline::Error> Conflict(Entry& e, const std::string& path) const;
+
     bool open_ = true;
     std::vector<Entry> entries_;
 };
