@@ -48,7 +48,9 @@ std::optional<PciClass> PciClassFromString(std::string_view text) {
 }
 
 PciClass ClassifyPci(double index) {
-    const double r = std::round(std::clamp(index, 0.0, 100.0));
+    // The tenth first, as JsonWriter::Decimal(index, 1) writes it: the class of what a record
+    // shows, whoever reads it.
+    const double r = std::round(std::round(std::clamp(index, 0.0, 100.0) * 10.0) / 10.0);
     if (r >= 86) {
         return PciClass::kGood;
     }

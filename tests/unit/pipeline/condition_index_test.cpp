@@ -1,7 +1,10 @@
 #include "pavewatch/pipeline/condition_index.hpp"
 
+#include "pavewatch/pipeline/json_writer.hpp"
+
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 namespace pavewatch::pipeline {
@@ -30,6 +33,23 @@ TEST(ConditionIndex, ClassesFollowThePciScale) {
     }
 }
 
+// A record writes the index with one decimal and its class beside it; the gateway and the map
+// class the written index again. Both must agree for every index, at the class boundaries too
+// (85.46 is written 85.5: good, not satisfactory).
+TEST(ConditionIndex, TheClassOfTheWrittenIndexIsTheClassOfTheIndex) {
+    for (int hundredths = 0; hundredths <= 10000; ++hundredths) {
+        const double index = hundredths / 100.0;
+        for (const double v : {index, std::nextafter(index, 0.0), std::nextafter(index, 101.0)}) {
+            std::string text;
+            JsonWriter(text).Decimal(v, 1);
+            EXPECT_EQ(ClassifyPci(std::stod(text)), ClassifyPci(v)) << v << " written " << text;
+        }
+    }
+    EXPECT_EQ(ClassifyPci(85.46), PciClass::kGood);
+    EXPECT_EQ(ClassifyPci(85.44), PciClass::kSatisfactory);
+    EXPECT_EQ(ClassifyPci(10.45), PciClass::kSerious);
+}
+
 TEST(ConditionIndex, FhwaRoughnessClassesLandOnMatchingPciClasses) {
     const ConditionConfig c;
     auto index_at = [&](double iri) {
@@ -40,8 +60,12 @@ TEST(ConditionIndex, FhwaRoughnessClassesLandOnMatchingPciClasses) {
     EXPECT_DOUBLE_EQ(index_at(0.8), 100.0);
     EXPECT_GE(index_at(1.49), 85.5);  // FHWA good -> PCI good
     EXPECT_GE(index_at(2.68), 70.5);  // FHWA fair -> at least satisfactory
-    EXPECT_LT(index_at(2.70), 71.0);  // FHWA poor -> fair or worse
-    EXPECT_LT(index_at(8.0), 25.5);   // a damaged road (World Bank scale) -> serious or failed
+    EXPECT_EQ(ClassifyPci(index_at(2.68)), PciClass::kSatisfactory);
+    for (const double poor : {2.685, 2.69, 2.70, 2.72, 3.0}) {  // FHWA poor -> fair or worse
+        EXPECT_LT(index_at(poor), 70.45) << poor;
+        EXPECT_EQ(ClassifyPci(index_at(poor)), PciClass::kFair) << poor;
+    }
+    EXPECT_LT(index_at(8.0), 25.5);  // a damaged road (World Bank scale) -> serious or failed
     // Monotone in IRI.
     double previous = 101.0;
     for (double iri = 0.5; iri < 15.0; iri += 0.25) {

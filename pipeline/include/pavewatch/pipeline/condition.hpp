@@ -25,7 +25,7 @@ inline std::optional<ConditionClass> ConditionClassFromString(std::string_view t
     return PciClassFromString(text);
 }
 /// Good 86–100, Satisfactory 71–85, Fair 56–70, Poor 41–55, Very Poor 26–40, Serious 11–25,
-/// Failed 0–10 (index rounded to the nearest integer first).
+/// Failed 0–10 (index rounded as written, to one decimal, then to the nearest integer).
 inline ConditionClass ClassOfIndex(double index) {
     return ClassifyPci(index);
 }

@@ -21,7 +21,9 @@ enum class PciClass { kGood, kSatisfactory, kFair, kPoor, kVeryPoor, kSerious, k
 /// "good", "satisfactory", "fair", "poor", "very_poor", "serious", "failed".
 const char* ToString(PciClass c);
 std::optional<PciClass> PciClassFromString(std::string_view text);
-/// Class of an index in [0, 100], rounded to the nearest integer first.
+/// Class of an index in [0, 100], rounded as records write it (one decimal) and then to the
+/// nearest integer: a reader that classes the written index gets the writer's class (85.46 is
+/// written 85.5, and is good).
 PciClass ClassifyPci(double index);
 
 /// What the index is computed from; a missing part contributes no deduct.

@@ -231,7 +231,7 @@ struct ConditionConfig {
     std::vector<CurvePoint> iri_deduct = {
         {1.0, 0.0},
         {1.5, 14.0},
-        {2.68, 29.0},
+        {2.68, 29.5},
         {4.0, 45.0},
         {6.0, 65.0},
         {8.0, 82.0},
