@@ -2,6 +2,7 @@
 // final state of every segment equals the offline fold of the same observations.
 
 #include "load.hpp"
+#include "pavewatch/state/rocks_store.hpp"
 #include "pavewatch/test_support/kafka_helpers.hpp"
 #include "pavewatch/test_support/net_client.hpp"
 #include "pavewatch/test_support/paths.hpp"
@@ -327,6 +328,58 @@ TEST_F(Chaos, ADeletedStateFolderIsRebuiltFromTheChangelog) {
         EXPECT_LE(files, records / 50 + 1) << records << " records loaded in " << files << " files";
     }
     EXPECT_GT(rebuilt, 0) << "no partition was rebuilt from changelog records";
+    ExpectExact(kObservations, kSegments);
+}
+
+// A state the store cannot read back (here: a corrupt value written by hand into RocksDB) stops
+// wear with a failure, and the record it could not apply is not committed: the transaction in
+// flight is aborted instead of being committed on the way out. Once the state is mended, a
+// restart folds that record too, and the result is exact.
+TEST_F(Chaos, AStateStoreFailureCommitsNothingAfterIt) {
+    constexpr std::uint64_t kFirst = 20'000;
+    constexpr std::uint64_t kObservations = 40'000;
+    constexpr std::uint64_t kSegments = 500;
+    RunToTheEndAndStop(kFirst, kSegments);
+    // Every partition has states; the first segment of each is made unreadable.
+    std::map<std::int32_t, std::pair<pipeline::SegmentId, std::string>> saved;
+    {
+        auto store = state::RocksSegmentStore::Open(dir_ + "/a/rocksdb");
+        ASSERT_TRUE(store) << store.error().message;
+        for (std::int32_t p = 0; p < 6; ++p) {
+            std::optional<std::pair<pipeline::SegmentId, std::string>> first;
+            ASSERT_TRUE((*store)->ForEach(p, [&](pipeline::SegmentId id, std::string_view v) {
+                if (!first) {
+                    first.emplace(id, std::string(v));
+                }
+            }));
+            ASSERT_TRUE(first) << "partition " << p << " holds no state";
+            state::StoreBatch corrupt;
+            corrupt.partition = p;
+            corrupt.puts.emplace_back(first->first, "not a state");
+            ASSERT_TRUE((*store)->Write(corrupt));
+            saved[p] = std::move(*first);
+        }
+    }
+    ProduceLoad(topics_.topics.observations, kFirst, kObservations, kSegments, seed_);
+    auto wear = StartWear("a");
+    const auto code = wear->Wait(120s);
+    ASSERT_TRUE(code.has_value()) << "wear went on with an unreadable state" << Logs(*wear);
+    EXPECT_NE(*code, 0) << Logs(*wear);
+    EXPECT_LT(Progress(), static_cast<std::int64_t>(kObservations));
+    {
+        auto store = state::RocksSegmentStore::Open(dir_ + "/a/rocksdb");
+        ASSERT_TRUE(store) << store.error().message;
+        for (const auto& [p, entry] : saved) {
+            state::StoreBatch mended;
+            mended.partition = p;
+            mended.puts.push_back(entry);
+            ASSERT_TRUE((*store)->Write(mended));
+        }
+    }
+    wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
     ExpectExact(kObservations, kSegments);
 }
 

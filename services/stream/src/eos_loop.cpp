@@ -411,6 +411,14 @@ struct EosLoop::Impl final : Transaction {
 
     /// Commits the open transaction with the consumed offsets. False when it was aborted.
     bool Commit() {
+        if (!fatal && processor.Failed()) {
+            // Records it could not apply have moved the pending offsets past them: committing
+            // would lose them. Abort, and stop.
+            log.Error("the processor failed; aborting the open transaction and stopping");
+            AbortOnceAndForget();
+            fatal = true;
+            return false;
+        }
         if (fatal || (!in_txn && pending.empty())) {
             return true;
         }
@@ -755,8 +763,10 @@ struct EosLoop::Impl final : Transaction {
         if (!fatal) {
             Commit();
         }
-        consumer->Close();
-        consumer.reset();
+        if (consumer) {  // none when a stop came while it was being replaced
+            consumer->Close();
+            consumer.reset();
+        }
         if (producer) {
             (void)producer->Flush(milliseconds(5000));
             producer.reset();

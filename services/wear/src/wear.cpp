@@ -337,6 +337,14 @@ public:
     void Step() override {
         if (!restores_.empty()) {
             StepRestore();
+        } else if (restore_assignment_changed_) {
+            // The last restore is over: unassign the restore consumer, which would otherwise
+            // go on fetching the changelog this instance writes into a queue nobody reads (up
+            // to its pre-fetch limit, 128 MiB).
+            if (restore_consumer_) {
+                (void)restore_consumer_->Assign({});
+            }
+            restore_assignment_changed_ = false;
         }
         // A turn of the loop is one record while records flow: look at the clock (for the
         // store's metrics, every 2 s) on one turn in 16 only.
@@ -386,6 +394,7 @@ public:
         return true;
     }
 
+    bool Failed() const override { return store_failed_; }
     bool store_failed() const { return store_failed_; }
 
 private:

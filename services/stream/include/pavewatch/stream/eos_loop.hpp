@@ -82,6 +82,10 @@ public:
     virtual bool HasBackgroundWork() const { return false; }
     /// Whether the service can do its job (e.g. restore finished).
     virtual bool Ready(std::string& /*reason*/) const { return true; }
+    /// True once the processor cannot go on (e.g. its state store failed) and its work since
+    /// the last commit may be incomplete: the loop then commits nothing more; it aborts the
+    /// open transaction and stops with a failure, so that a restart redoes that work.
+    virtual bool Failed() const { return false; }
 };
 
 struct EosOptions {
