@@ -440,7 +440,7 @@ TEST_F(Chaos, AnAbortRightAfterARestoreRewindsToTheRestoredPosition) {
     EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
     const std::string log = test_support::ReadFile(wear->log_path());
     EXPECT_NE(log.find("the changelog is ahead of the committed offsets"), std::string::npos);
-    EXPECT_NE(log.find("transactional producer failed fatally"), std::string::npos)
+    EXPECT_NE(log.find("the transactional producer failed (fenced"), std::string::npos)
         << "the fence was not hit" << Logs(*wear);
     ExpectExact(kObservations, kSegments);
 }

@@ -19,6 +19,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kTxnCallTimeout{10000};
 /// Backoff between retries of a transactional call that failed with a retriable error.
 constexpr milliseconds kRetryBackoff{200};
+/// Attempts at an abort that fails with a retriable error (e.g. it timed out while the broker
+/// restarts) before the producer is replaced instead.
+constexpr int kAbortAttempts = 10;
 /// While records flow, the clock is read (for the heartbeat and the commit, metrics and
 /// broker checks) on one turn in this many: a few clock reads per record would cost more than
 /// the rest of the loop's bookkeeping at a million records per second. A power of two.
@@ -108,12 +111,15 @@ struct EosLoop::Impl final : Transaction {
                         .Register(registry);
         committed = &txn.Add({{"outcome", "committed"}});
         aborted = &txn.Add({{"outcome", "aborted"}});
-        producer_recreated =
-            &prometheus::BuildCounter()
-                 .Name(prefix + "producer_recreated_total")
-                 .Help("Transactional producers recreated after a fatal error (fencing)")
-                 .Register(registry)
-                 .Add({});
+        producer_recreated = &prometheus::BuildCounter()
+                                  .Name(prefix + "producer_recreated_total")
+                                  .Help(
+                                      "Transactional producers recreated after a fatal error "
+                                      "(fencing) or an abort that "
+                                      "could not complete"
+                                  )
+                                  .Register(registry)
+                                  .Add({});
         consumer_replaced =
             &prometheus::BuildCounter()
                  .Name(prefix + "consumer_replaced_total")
@@ -283,7 +289,8 @@ struct EosLoop::Impl final : Transaction {
 
     void RecreateProducer(const kafka::KafkaError& why) {
         log.Warn(
-            "transactional producer failed fatally (fenced or timed out); recreating it",
+            "the transactional producer failed (fenced, timed out, or its transaction could not "
+            "be aborted); recreating it",
             {{"error", why.Describe()}}
         );
         producer_recreated->Increment();
@@ -335,25 +342,30 @@ struct EosLoop::Impl final : Transaction {
 
     /// Aborts the open transaction once, without retrying, then forgets uncommitted work: for
     /// partitions that may be someone else's already, where only dropping the work matters.
+    /// An abort that does not complete is not left half done: librdkafka 2.0.2 refuses every
+    /// other transactional call until the same call is made again, so the producer is replaced
+    /// instead (its init_transactions aborts the transaction on the broker).
     void AbortOnceAndForget() {
         if (in_txn) {
             aborted->Increment();
             auto r = producer->AbortTransaction(kTxnCallTimeout);
-            if (!r && r.error().fatal) {
+            if (!r) {
                 RecreateProducer(r.error());
             }
         }
         ForgetUncommitted();
     }
 
+    /// Aborts the open transaction (retrying a few times, then replacing the producer, as
+    /// above), forgets uncommitted work and rewinds the consumer.
     void AbortAndRewind() {
         aborted->Increment();
-        for (int attempt = 0; in_txn && attempt < 50 && !fatal; ++attempt) {
+        for (int attempt = 0; in_txn && !fatal; ++attempt) {
             auto r = producer->AbortTransaction(kTxnCallTimeout);
             if (r) {
                 break;
             }
-            if (r.error().fatal) {
+            if (r.error().fatal || !r.error().retriable || attempt + 1 >= kAbortAttempts) {
                 RecreateProducer(r.error());
                 break;
             }
