@@ -145,9 +145,11 @@ protected:
 
     /// Moves the group's committed input offsets by `shift` records per partition, by hand as
     /// an operator's reset would (each within the partition's records), and deletes instance
-    /// "a"'s state, so that its next start restores from the changelog. Returns the offsets.
+    /// "a"'s state (unless `drop_state` is false), so that its next start restores from the
+    /// changelog. Returns the offsets.
     std::map<std::int32_t, std::int64_t> ShiftOffsetsAndDropState(
-        const std::map<std::int32_t, std::int64_t>& shift
+        const std::map<std::int32_t, std::int64_t>& shift,
+        bool drop_state = true
     ) {
         const auto& input = topics_.topics.observations;
         auto moved = test_support::CommittedOffsets(group_, input);
@@ -159,7 +161,9 @@ protected:
             moved[p] = to;
         }
         test_support::CommitOffsets(group_, input, moved);
-        std::filesystem::remove_all(dir_ + "/a");
+        if (drop_state) {
+            std::filesystem::remove_all(dir_ + "/a");
+        }
         return moved;
     }
 
@@ -409,6 +413,29 @@ TEST_F(Chaos, ARestoreResumesTheInputWhereTheRestoredStatesStop) {
         << Logs(*wear);
     EXPECT_NE(log.find("the changelog stayed behind the committed offsets"), std::string::npos)
         << Logs(*wear);
+    ExpectExact(kObservations, kSegments);
+}
+
+// The same with the local state kept: the group's offsets are behind it, so the restore goes on
+// from the local state and the input resumes where the state stops, not at the group's offset
+// (which would fold those records twice). The release seeks each partition to that position; a
+// seek the consumer refuses (it does while a partition's fetcher has not started, as the
+// kill -9 test's logs show) keeps the partition paused and is retried.
+TEST_F(Chaos, ALocalStateAheadOfTheGroupResumesWhereItStops) {
+    constexpr std::uint64_t kFirst = 50'000;
+    constexpr std::uint64_t kObservations = 60'000;
+    constexpr std::uint64_t kSegments = 1'000;
+    ASSERT_NO_FATAL_FAILURE(RunToTheEndAndStop(kFirst, kSegments));
+    ShiftOffsetsAndDropState({{0, -100}, {1, -100}, {2, -100}}, false);
+    ProduceLoad(topics_.topics.observations, kFirst, kObservations, kSegments, seed_);
+    auto wear = StartWear("a");
+    ASSERT_TRUE(WaitForProgress(static_cast<std::int64_t>(kObservations), 120s, wear.get()))
+        << Logs(*wear);
+    EXPECT_EQ(wear->Stop(), 0) << Logs(*wear);
+    EXPECT_NE(
+        test_support::ReadFile(wear->log_path()).find("the changelog is ahead of the committed"),
+        std::string::npos
+    ) << Logs(*wear);
     ExpectExact(kObservations, kSegments);
 }
 

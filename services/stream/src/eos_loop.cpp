@@ -52,6 +52,11 @@ struct EosLoop::Impl final : Transaction {
     /// Partitions released at an offset the group has not committed yet (a restored state's
     /// position): a rewind goes there, not to the group's offset, until a commit carries it.
     std::map<TopicPartition, std::int64_t> resume_from;
+    /// Held partitions whose release could not seek to its offset (the consumer refuses a seek
+    /// until the partition's fetcher has started, e.g. inside the rebalance callback): they
+    /// stay held, and the release is tried again every few turns of the loop. Resuming without
+    /// the seek would read from the group's offset, which may be behind the state.
+    std::map<TopicPartition, std::int64_t> unreleased;
     /// The input partition of the last record, with what the loop needs of it per record, so
     /// that a run of records from one partition (the consumer hands over whole fetched
     /// batches) costs no string, map or set operation. Forgotten (ForgetHot) whenever
@@ -516,6 +521,43 @@ struct EosLoop::Impl final : Transaction {
         return true;
     }
 
+    /// EosLoop::Release: seeks the held partition to `offset` and resumes it; when the seek
+    /// fails, the partition stays held and the release is retried by the loop (`unreleased`).
+    void Release(const TopicPartition& partition, std::int64_t offset) {
+        if (!held.contains(partition) || !consumer) {
+            unreleased.erase(partition);
+            return;
+        }
+        if (offset < 0) {
+            offset = kafka::kOffsetBeginning;
+        }
+        if (auto s =
+                consumer->Seek({{partition.topic, partition.partition, offset}}, kTxnCallTimeout);
+            !s) {
+            if (unreleased.emplace(partition, offset).second) {  // once per partition
+                log.Warn(
+                    "seek on release failed; the partition stays paused and the seek is retried",
+                    {{"topic", partition.topic},
+                     {"partition", partition.partition},
+                     {"offset", offset},
+                     {"error", s.error().Describe()}}
+                );
+            }
+            return;
+        }
+        unreleased.erase(partition);
+        (void)consumer->Resume({partition});
+        held.erase(partition);
+        // Until a commit carries it, the group's offset may differ from this one: the next
+        // commit sends it (even with nothing read from the partition), and a rewind comes back
+        // to it.
+        resume_from[partition] = offset;
+        if (offset >= 0) {
+            pending[partition] = offset;
+        }
+        ForgetHot();
+    }
+
     // ---- Rebalance ---------------------------------------------------------------------------
 
     void OnAssigned(const std::vector<TopicPartition>& partitions) {
@@ -545,6 +587,7 @@ struct EosLoop::Impl final : Transaction {
             held.erase(tp);
             pending.erase(tp);
             resume_from.erase(tp);
+            unreleased.erase(tp);
             lag_family->Remove(
                 &lag_family->Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
             );
@@ -653,7 +696,11 @@ struct EosLoop::Impl final : Transaction {
                 }
             }
         }
-        ops.SetReady(processor_ready && broker_ok, reason);
+        const bool released = unreleased.empty();
+        if (!released && processor_ready && broker_ok) {
+            reason = "a partition is still paused: seeking it to its restored position failed";
+        }
+        ops.SetReady(processor_ready && broker_ok && released, reason);
     }
 
     bool CreateConsumer() {
@@ -685,6 +732,7 @@ struct EosLoop::Impl final : Transaction {
         }
         held.clear();
         resume_from.clear();
+        unreleased.clear();
         consumer.reset();  // closes it (revoking through OnRevoked as lost)
         replacing_consumer = false;
         common::StopFlag::WaitFor(milliseconds(1000));
@@ -759,6 +807,11 @@ struct EosLoop::Impl final : Transaction {
             } else if (records_in_txn == 0 && !in_txn) {
                 last_commit = now;
             }
+            if (!unreleased.empty()) {
+                for (const auto& [tp, offset] : std::map(unreleased)) {
+                    Release(tp, offset);
+                }
+            }
             if (now - last_metrics >= std::chrono::seconds(1)) {
                 last_metrics = now;
                 UpdateMetrics();
@@ -810,32 +863,7 @@ void EosLoop::Hold(const TopicPartition& partition) {
 }
 
 void EosLoop::Release(const TopicPartition& partition, std::int64_t offset) {
-    if (!impl_->held.contains(partition)) {
-        return;
-    }
-    if (offset < 0) {
-        offset = kafka::kOffsetBeginning;
-    }
-    if (auto s = impl_->consumer->Seek(
-            {{partition.topic, partition.partition, offset}}, kTxnCallTimeout
-        );
-        !s) {
-        impl_->log.Warn(
-            "seek on release failed",
-            {{"topic", partition.topic},
-             {"partition", partition.partition},
-             {"error", s.error().Describe()}}
-        );
-    }
-    (void)impl_->consumer->Resume({partition});
-    impl_->held.erase(partition);
-    // Until a commit carries it, the group's offset may differ from this one: the next commit
-    // sends it (even with nothing read from the partition), and a rewind comes back to it.
-    impl_->resume_from[partition] = offset;
-    if (offset >= 0) {
-        impl_->pending[partition] = offset;
-    }
-    impl_->ForgetHot();
+    impl_->Release(partition, offset);
 }
 
 bool EosLoop::Held(const TopicPartition& partition) const {
