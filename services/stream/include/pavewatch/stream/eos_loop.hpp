@@ -145,7 +145,8 @@ public:
     /// Stops consuming a partition (paused) until Release(); used while its state restores.
     void Hold(const TopicPartition& partition);
     /// Resumes a held partition from `offset` (the position its restored state reflects; the
-    /// beginning when negative).
+    /// beginning when negative). When the consumer refuses the seek (it does before a
+    /// partition's fetcher has started), the partition stays held and the loop retries.
     void Release(const TopicPartition& partition, std::int64_t offset);
     bool Held(const TopicPartition& partition) const;
 
