@@ -74,6 +74,14 @@ struct Restore {
     };
     std::vector<Entry> entries;
     std::uint64_t files = 0;  ///< sorted files loaded into the store so far
+    /// How many of `entries` came before the last positions record read: the states after it
+    /// belong to a transaction whose positions record has not been read (it may be only partly
+    /// visible, e.g. behind another producer's open transaction), and must not be kept with the
+    /// positions before them.
+    std::size_t entries_at_positions = 0;
+    /// A load into the store took states read after the last positions record: the restore
+    /// can then end only at a later positions record.
+    bool loaded_past_positions = false;
 
     std::size_t BufferedBytes() const { return bytes.size() + entries.size() * sizeof(Entry); }
 };
@@ -496,9 +504,23 @@ private:
         }
         Restore& r = it->second;
         const pipeline::InputPositions& committed = r.committed;
+        if (r.positions && r.loaded_past_positions) {
+            // States of a transaction whose positions record has not been read yet are in the
+            // store already: only that record can end the restore. Settled again every step.
+            if (!r.behind_since) {
+                r.behind_since = Clock::now();
+                LogPositions(
+                    common::LogLevel::kWarn,
+                    "states past the last positions record are loaded; waiting for the next one",
+                    p
+                );
+            }
+            return;
+        }
         if (r.positions) {
             const pipeline::InputPositions& read = *r.positions;
             if (read == committed) {
+                CutToPositions(r);
                 FinishRestore(p, read);
                 return;
             }
@@ -509,6 +531,7 @@ private:
                     "stop",
                     p
                 );
+                CutToPositions(r);
                 FinishRestore(p, read);
                 return;
             }
@@ -535,6 +558,7 @@ private:
                 "the changelog stayed behind the committed offsets; resuming where its states stop",
                 p
             );
+            CutToPositions(r);
             FinishRestore(p, *r.positions);
         } else {
             LogPositions(
@@ -544,6 +568,16 @@ private:
                 p
             );
             FinishRestore(p, committed);
+        }
+    }
+
+    /// Drops the states buffered after the last positions record, as the restore ends there:
+    /// the states kept are exactly those the positions reflect. (Settle ends a restore at its
+    /// positions only while none of those states has been loaded into the store.)
+    static void CutToPositions(Restore& r) {
+        if (r.entries.size() > r.entries_at_positions) {
+            r.bytes.resize(r.entries[r.entries_at_positions].offset);
+            r.entries.resize(r.entries_at_positions);
         }
     }
 
@@ -626,6 +660,8 @@ private:
                 if (r.record.key == pipeline::kPositionsKey) {
                     if (auto positions = pipeline::DecodePositions(r.record.value)) {
                         restore.positions = *positions;
+                        restore.entries_at_positions = restore.entries.size();
+                        restore.loaded_past_positions = false;
                     } else {
                         log_.Warn(
                             "an unreadable positions record in the changelog; skipped",
@@ -718,6 +754,10 @@ private:
         }
         auto loaded = store_.Load(p, states);
         ++restore.files;
+        if (restore.entries.size() > restore.entries_at_positions) {
+            restore.loaded_past_positions = true;
+        }
+        restore.entries_at_positions = 0;
         restore.entries.clear();
         restore.bytes.clear();
         if (restore.bytes.capacity() > share) {
