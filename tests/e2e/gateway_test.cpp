@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -171,6 +172,64 @@ TestTopics* GatewayTest::topics_ = nullptr;
 std::string* GatewayTest::dir_ = nullptr;
 int GatewayTest::port_ = 0;
 Process* GatewayTest::gateway_ = nullptr;
+
+/// A gateway of its own, for a test that needs other tokens or limits than the fixture's.
+/// `records` are on its conditions topic before it starts, so it is ready once it holds them.
+class OwnGateway {
+public:
+    OwnGateway(
+        const std::string& name,
+        const std::string& tokens_json,
+        const std::vector<std::string>& flags,
+        const std::vector<std::pair<std::string, std::string>>& records = {}
+    )
+        : topics_(MakeTopics(name, 3)), dir_(TempDir(name)), port_(FreePort()) {
+        if (!records.empty()) {
+            ProduceAll(topics_.topics.conditions, records);
+        }
+        auto args = NetworkFlags();
+        for (const auto& a : std::vector<std::string>{
+                 "--port", std::to_string(port_), "--web-root", ProjectPath("web/dist")}) {
+            args.push_back(a);
+        }
+        if (!tokens_json.empty()) {
+            std::ofstream(dir_ + "/tokens.json") << tokens_json;
+            args.emplace_back("--tokens");
+            args.push_back(dir_ + "/tokens.json");
+        }
+        args.insert(args.end(), flags.begin(), flags.end());
+        process_ = StartService("gateway", topics_, dir_, args);
+        ready_ = Eventually([&] { return HttpGet(port_, "/readyz").status == 200; }, 60s);
+    }
+    ~OwnGateway() {
+        if (process_) {
+            EXPECT_EQ(process_->Stop(), 0);
+        }
+    }
+    OwnGateway(const OwnGateway&) = delete;
+    OwnGateway& operator=(const OwnGateway&) = delete;
+    OwnGateway(OwnGateway&&) = delete;
+    OwnGateway& operator=(OwnGateway&&) = delete;
+
+    bool ready() const { return ready_; }
+    int port() const { return port_; }
+    const TestTopics& topics() const { return topics_; }
+    std::string Log() const { return Tail(process_->log_path()); }
+
+private:
+    TestTopics topics_;
+    std::string dir_;
+    int port_;
+    std::unique_ptr<Process> process_;
+    bool ready_ = false;
+};
+
+std::int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
 
 TEST_F(GatewayTest, RefusesMissingWrongAndExpiredTokens) {
     const auto close_code = [](WsClient& c) {
@@ -631,6 +690,51 @@ TEST(GatewayFeedBudget, ShedsClientsThatFallBehindOnceAllQueuesTogetherAreFull) 
     EXPECT_EQ(fast.close_code(), 0);
     EXPECT_GE(fast_messages.load(), 1000U * static_cast<std::size_t>(round) / 2);
     EXPECT_EQ(gateway->Stop(), 0);
+}
+
+// A contractor whose token expires while it is connected is closed with 4001, whether or not it
+// has subscribed, and an action it sends after the expiry is not acted on.
+TEST(GatewayFeedExpiry, AnExpiredTokenIsClosedAndActsOnNothingEvenWithoutSubscribing) {
+    ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    // Tokens expiring 10, 20, 40 and 80 s from now: the test takes the first one with at least
+    // 4 s left once the gateway is ready (how long it takes to start varies).
+    const std::string zone = pipeline::ToString(AlmatyNetwork().segments()[0].id);
+    const std::int64_t written_ms = WallMs();
+    std::vector<std::pair<std::string, std::int64_t>> brief;  // token, expires_ms
+    std::string tokens = R"({"tokens":[)";
+    for (const int s : {10, 20, 40, 80}) {
+        brief.emplace_back(
+            "brief-token-" + std::to_string(s) + "-0123456789", written_ms + s * 1000
+        );
+        tokens += (s == 10 ? "" : ",") + std::string(R"({"name":"brief)") + std::to_string(s) +
+                  R"(","role":"contractor","sha256":")" + gateway::Sha256Hex(brief.back().first) +
+                  R"(","expires_ms":)" + std::to_string(brief.back().second) +
+                  R"(,"zone":{"segments":[")" + zone + R"("]}})";
+    }
+    tokens += "]}";
+    OwnGateway gw("gwexpiry", tokens, {});
+    ASSERT_TRUE(gw.ready()) << gw.Log();
+    const auto chosen = std::find_if(brief.begin(), brief.end(), [](const auto& b) {
+        return b.second - WallMs() >= 4000;
+    });
+    ASSERT_NE(chosen, brief.end()) << "the gateway took over a minute to start";
+
+    WsClient c(gw.port(), "/api/v1/feed", {"pavewatch.v1", "bearer." + chosen->first});
+    ASSERT_TRUE(c.connected()) << c.error();
+    const auto hello = c.Read(5s);
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(json::parse(*hello).at("type"), "hello");
+    // It never subscribes; just after its token expires it reports a repair.
+    std::this_thread::sleep_for(std::chrono::milliseconds(chosen->second + 20 - WallMs()));
+    c.Send(R"({"type":"action","action":"repaired","hazard_id":")" + zone + R"(-1"})");
+    std::vector<std::string> received;
+    while (const auto m = c.Read(5s)) {
+        received.push_back(*m);
+    }
+    const std::int64_t closed_after_ms = WallMs() - chosen->second;
+    EXPECT_TRUE(received.empty()) << "answered after expiry: " << received.front();
+    EXPECT_EQ(c.close_code(), 4001);
+    EXPECT_LT(closed_after_ms, 4000) << "an idle connection is checked about once a second";
 }
 
 }  // namespace

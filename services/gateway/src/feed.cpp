@@ -378,13 +378,31 @@ private:
         }
         const std::string text = beast::buffers_to_string(in_.data());
         in_.consume(in_.size());
+        if (closing_) {
+            return;  // closed while the message was read: nothing it asks for is done
+        }
         Handle(text);
         if (!closing_) {
             Read();
         }
     }
 
+    /// Closes with 4001 once the principal's token has expired; true when it has. Checked on
+    /// every client message and every wake (at least once a second), subscribed or not.
+    bool CloseIfExpired() {
+        if (!principal_ || principal_->expires_ms == 0 ||
+            common::WallMs() < principal_->expires_ms) {
+            return false;
+        }
+        hub_.mutable_stats().closed_unauthorized.fetch_add(1);
+        BeginClose(CloseCode::kUnauthorized, "unauthorized: expired token");
+        return true;
+    }
+
     void Handle(const std::string& text) {
+        if (CloseIfExpired()) {
+            return;
+        }
         boost::system::error_code jec;
         const auto doc = json::parse(text, jec);
         if (jec || !doc.is_object() || !doc.as_object().contains("type") ||
@@ -480,6 +498,9 @@ private:
     }
 
     void Act(const json::object& m) {
+        if (CloseIfExpired()) {
+            return;  // an expired token acts on nothing
+        }
         const auto text = [&](const char* key) -> std::string {
             const auto* v = m.if_contains(key);
             return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -615,13 +636,7 @@ private:
             inbox_->read_all = false;
             inbox_->wake_pending = false;
         }
-        if (!open_ || closing_ || !state_->filter) {
-            return;
-        }
-        if (principal_ && principal_->expires_ms != 0 &&
-            common::WallMs() >= principal_->expires_ms) {
-            hub_.mutable_stats().closed_unauthorized.fetch_add(1);
-            BeginClose(CloseCode::kUnauthorized, "unauthorized: expired token");
+        if (!open_ || closing_ || CloseIfExpired() || !state_->filter) {
             return;
         }
         if (state_->cursor >= looked_to) {
