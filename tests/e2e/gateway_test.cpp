@@ -737,5 +737,46 @@ TEST(GatewayFeedExpiry, AnExpiredTokenIsClosedAndActsOnNothingEvenWithoutSubscri
     EXPECT_LT(closed_after_ms, 4000) << "an idle connection is checked about once a second";
 }
 
+// A snapshot larger than the per-client limit (an agency on a large network) is sent, on every
+// subscribe and reconnect: the limit bounds the backlog of updates, not the snapshot.
+TEST(GatewayFeedSnapshot, ASnapshotLargerThanTheQueueLimitIsSent) {
+    ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    constexpr std::size_t kSegments = 400;  // about 250 KB of snapshot
+    std::vector<std::pair<std::string, std::string>> records;
+    for (std::size_t i = 0; i < kSegments; ++i) {
+        records.emplace_back(pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i));
+    }
+    OwnGateway gw("gwsnapshot", "", {"--feed-max-queued-bytes", "65536"}, records);
+    ASSERT_TRUE(gw.ready()) << gw.Log();
+    const auto snapshot_of = [](WsClient& c) -> std::optional<std::string> {
+        const auto m = c.Read(10s);
+        if (m && json::parse(*m).at("type") == "snapshot") {
+            return m;
+        }
+        return std::nullopt;
+    };
+    for (int connection = 0; connection < 2; ++connection) {
+        WsClient c(gw.port(), "/api/v1/feed", {"pavewatch.v1"});
+        ASSERT_TRUE(c.connected()) << c.error();
+        ASSERT_TRUE(c.Read(5s));  // hello
+        for (int subscribe = 0; subscribe < 2; ++subscribe) {
+            c.Send(R"({"type":"subscribe"})");
+            const auto snap = snapshot_of(c);
+            ASSERT_TRUE(snap) << "connection " << connection << ", subscribe " << subscribe
+                              << ": close code " << c.close_code();
+            EXPECT_GT(snap->size(), 65536U);
+            EXPECT_EQ(json::parse(*snap).at("segments").as_array().size(), kSegments);
+        }
+        c.Close();
+    }
+    EXPECT_EQ(
+        MetricValue(
+            HttpGet(gw.port(), "/metrics").body,
+            "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}"
+        ),
+        0
+    );
+}
+
 }  // namespace
 }  // namespace pavewatch::test_support

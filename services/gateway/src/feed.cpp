@@ -479,6 +479,10 @@ private:
         session_id_ = id;
         state_ = std::move(old);
         hub_.mutable_stats().resumed.fetch_add(1);
+        // The replay is bounded by resume_messages: like a snapshot, it is not counted toward
+        // the per-session limit (it is about as large as the backlog the old connection was
+        // closed for, and would close the new one at once).
+        const bool exempt = exempt_bytes_ == 0;
         std::string resumed;
         pipeline::JsonWriter w(resumed);
         w.BeginObject();
@@ -486,10 +490,10 @@ private:
         w.Key("session").String(session_id_);
         w.Key("from_seq").UInt(static_cast<std::uint64_t>(last_seq) + 1);
         w.EndObject();
-        SendRaw(std::move(resumed));
+        SendRaw(std::move(resumed), exempt);
         for (const auto& s : state_->sent) {
             if (s.seq > static_cast<std::uint64_t>(last_seq)) {
-                SendRaw(Envelope(s.kind, s.seq, *s.payload));
+                SendRaw(Envelope(s.kind, s.seq, *s.payload), exempt);
             }
         }
         hub_.SetInterest(*inbox_, *state_->filter);
@@ -620,7 +624,12 @@ private:
         w.EndArray();
         w.EndObject();
         hub_.mutable_stats().snapshots_sent.fetch_add(1);
-        SendRaw(std::move(out));
+        // A snapshot is as large as the network the subscription covers (megabytes for an
+        // agency on a large network), bounded by it, and sent once per subscribe: it is not
+        // counted toward the per-session limit, which bounds the backlog of updates, unless
+        // another snapshot or replay is still queued (one at a time). It counts toward the
+        // total budget like everything else.
+        SendRaw(std::move(out), exempt_bytes_ == 0);
     }
 
     /// Pulls the journal entries the hub found for it into the outbound queue.
@@ -708,17 +717,22 @@ private:
         SendRaw(std::move(text));
     }
 
-    void SendRaw(std::string message) {
+    /// Queues a message. `exempt`: a snapshot or a resume's replay, not counted toward
+    /// max_queued_bytes (see SendSnapshot).
+    void SendRaw(std::string message, bool exempt = false) {
         if (closing_ || !open_) {
             return;
         }
         const auto size = static_cast<std::int64_t>(message.size());
         queued_bytes_ += message.size();
+        if (exempt) {
+            exempt_bytes_ += message.size();
+        }
         const std::int64_t total = hub_.mutable_stats().queued_bytes.fetch_add(size) + size;
         const auto now = Clock::now();
-        queue_.push_back({std::move(message), now});
+        queue_.push_back({std::move(message), now, exempt});
         const auto& options = hub_.options();
-        if (queued_bytes_ > options.max_queued_bytes) {
+        if (queued_bytes_ - exempt_bytes_ > options.max_queued_bytes) {
             hub_.mutable_stats().closed_slow.fetch_add(1);
             BeginClose(CloseCode::kTooSlow, "too slow: the client does not read its updates");
             return;
@@ -761,6 +775,9 @@ private:
         }
         hub_.mutable_stats().messages_sent.fetch_add(1);
         queued_bytes_ -= queue_.front().text.size();
+        if (queue_.front().exempt) {
+            exempt_bytes_ -= queue_.front().text.size();
+        }
         hub_.mutable_stats().queued_bytes.fetch_sub(
             static_cast<std::int64_t>(queue_.front().text.size())
         );
@@ -769,6 +786,7 @@ private:
             // Drop what is left (a slow client) and close.
             hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_));
             queued_bytes_ = 0;
+            exempt_bytes_ = 0;
             queue_.clear();
             FinishClose();
             return;
@@ -797,6 +815,7 @@ private:
         if (!writing_) {
             hub_.mutable_stats().queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_));
             queued_bytes_ = 0;
+            exempt_bytes_ = 0;
             queue_.clear();
             FinishClose();
         }
@@ -822,9 +841,11 @@ private:
     struct Outgoing {
         std::string text;
         Clock::time_point queued_at;
+        bool exempt = false;  ///< not counted toward max_queued_bytes
     };
     std::deque<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
+    std::size_t exempt_bytes_ = 0;  ///< of queued_bytes_: a snapshot or a replay being sent
     std::string token_;
     bool has_token_ = false;
     std::optional<Principal> principal_;

@@ -34,6 +34,9 @@ struct FeedOptions {
     /// segment. Default 2 000.
     std::size_t coalesce_after = 2000;
     /// Bytes queued for one session above which it is closed with 4008 (too slow). 4 MiB.
+    /// One snapshot or resume replay being sent is not counted (it bounds the backlog of
+    /// updates; a snapshot is bounded by the network, a replay by resume_messages); it counts
+    /// toward max_total_queued_bytes.
     std::size_t max_queued_bytes = 4U << 20;
     /// Bytes queued for all sessions together above which sessions that have fallen behind are
     /// closed with 4008 as more is queued for them, so that a saturated gateway sheds its
