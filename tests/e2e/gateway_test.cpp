@@ -778,5 +778,82 @@ TEST(GatewayFeedSnapshot, ASnapshotLargerThanTheQueueLimitIsSent) {
     );
 }
 
+// A client closed with 4008 while the gateway was numbering a batch of updates resumes without
+// receiving any update twice: what was numbered is replayed, not read from the journal again.
+TEST(GatewayFeedResume, ASessionClosedForABacklogResumesWithoutDuplicates) {
+    ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    // Small kernel buffers on both ends, so that the gateway's queue fills within a few rounds,
+    // and a queue limit under what the session keeps for a resume (512 messages).
+    OwnGateway gw(
+        "gwdupes", "", {"--feed-max-queued-bytes", "65536", "--http-send-buffer-kb", "16"}
+    );
+    ASSERT_TRUE(gw.ready()) << gw.Log();
+    const std::string closed_slow = "pavewatch_gateway_websocket_closes_total{reason=\"too_slow\"}";
+    WsClient first(gw.port(), "/api/v1/feed", {"pavewatch.v1"}, 10s, 16 * 1024);
+    ASSERT_TRUE(first.connected()) << first.error();
+    const auto hello = first.Read(5s);
+    ASSERT_TRUE(hello);
+    const auto session = json::value_to<std::string>(json::parse(*hello).at("session"));
+    first.Send(R"({"type":"subscribe","kinds":["conditions"]})");
+    ASSERT_TRUE(first.Read(10s));  // snapshot, seq 1
+
+    // Rounds of 100 updates (about 23 KB, one or a few batches of the gateway's), a pause
+    // between them, while the client reads nothing, until the gateway closes it: the close
+    // then comes in the middle of a batch, and the whole batch is less than the queue limit
+    // (so that the resumed connection takes what follows).
+    constexpr std::size_t kPerRound = 100;
+    int rounds = 0;
+    bool closed = false;
+    while (!closed && rounds < 60) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (std::size_t i = 0; i < kPerRound; ++i) {
+            records.emplace_back(
+                pipeline::ToString(AlmatyNetwork().segments()[i].id), Record(i, 1 + rounds)
+            );
+        }
+        ProduceAll(gw.topics().topics.conditions, records);
+        ++rounds;
+        closed = Eventually(
+            [&] { return MetricValue(HttpGet(gw.port(), "/metrics").body, closed_slow) >= 1; },
+            400ms
+        );
+    }
+    ASSERT_TRUE(closed) << "not closed after " << rounds << " rounds\n" << gw.Log();
+
+    std::set<std::string> updates;  // segment id and version of every condition received
+    std::int64_t last_seq = 1;
+    const auto take = [&](const std::string& text) {
+        const auto doc = json::parse(text).as_object();
+        EXPECT_EQ(doc.at("seq").as_int64(), last_seq + 1) << text;
+        last_seq = doc.at("seq").as_int64();
+        const auto& segment = doc.at("segment");
+        const std::string update = json::value_to<std::string>(segment.at("segment_id")) + "@" +
+                                   std::to_string(segment.at("version").as_int64());
+        EXPECT_TRUE(updates.insert(update).second) << "received twice: " << text;
+    };
+    while (const auto m = first.Read(10s)) {
+        take(*m);
+    }
+    ASSERT_EQ(first.close_code(), 4008);
+    const std::size_t before_resume = updates.size();
+
+    WsClient second(gw.port(), "/api/v1/feed", {"pavewatch.v1"});
+    ASSERT_TRUE(second.Read(5s));  // hello
+    second.Send(
+        R"({"type":"subscribe","session":")" + session + R"(","resume_from":)" +
+        std::to_string(last_seq) + "}"
+    );
+    const auto resumed = second.Read(5s);
+    ASSERT_TRUE(resumed);
+    ASSERT_EQ(json::parse(*resumed).at("type"), "resumed") << *resumed;
+    while (const auto m = second.Read(3s)) {
+        take(*m);
+    }
+    EXPECT_EQ(second.close_code(), 0);
+    EXPECT_GT(updates.size(), before_resume) << "the resume brought what the close dropped";
+    std::cout << rounds << " rounds; " << before_resume << " updates before the close, "
+              << updates.size() - before_resume << " after the resume\n";
+}
+
 }  // namespace
 }  // namespace pavewatch::test_support

@@ -695,6 +695,9 @@ private:
                 SendNumbered(KindOf(e.kind), e.payload);
             }
             if (closing_) {
+                // Closed (too slow) on the way: what is numbered so far is kept in `sent` and
+                // replayed on resume; the cursor moves past it so that it is not read again.
+                state_->cursor = e.index + 1;
                 return;
             }
         }
