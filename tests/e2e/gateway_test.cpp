@@ -280,6 +280,22 @@ TEST_F(GatewayTest, RefusesMissingWrongAndExpiredTokens) {
     EXPECT_EQ(HttpGet(port_, "/healthz").status, 200) << "operations endpoints stay open";
 }
 
+TEST_F(GatewayTest, AMalformedFirstMessageClosesWith4001) {
+    // Before authenticating, anything but an `auth` message closes with 4001, malformed or not:
+    // no numbered error for a client that has not said who it is.
+    for (const std::string first : {"{not json", "[1,2]", R"({"type":5})", R"({"token":"x"})"}) {
+        WsClient c(port_, "/api/v1/feed", {"pavewatch.v1"});
+        ASSERT_TRUE(c.connected()) << c.error();
+        c.Send(first);
+        std::vector<std::string> received;
+        while (const auto m = c.Read(4s)) {
+            received.push_back(*m);
+        }
+        EXPECT_TRUE(received.empty()) << first << " was answered: " << received.front();
+        EXPECT_EQ(c.close_code(), 4001) << first;
+    }
+}
+
 TEST_F(GatewayTest, AContractorReceivesOnlyItsZone) {
     json::object snapshot;
     auto acme = Subscribed(kAcmeToken, snapshot);

@@ -405,22 +405,27 @@ private:
         }
         boost::system::error_code jec;
         const auto doc = json::parse(text, jec);
-        if (jec || !doc.is_object() || !doc.as_object().contains("type") ||
-            !doc.as_object().at("type").is_string()) {
-            SendError("malformed", "expected a JSON object with a type");
-            return;
-        }
-        const auto& m = doc.as_object();
-        const std::string type(m.at("type").as_string());
+        const bool typed = !jec && doc.is_object() && doc.as_object().contains("type") &&
+                           doc.as_object().at("type").is_string();
         if (!principal_) {
-            if (type == "auth" && m.contains("token") && m.at("token").is_string()) {
-                Authenticate(std::string(m.at("token").as_string()));
+            // Before authentication anything but an `auth` message, malformed ones included,
+            // closes with 4001: nothing is numbered for an unknown client.
+            const auto* m = typed ? &doc.as_object() : nullptr;
+            if (m != nullptr && m->at("type").as_string() == "auth" && m->contains("token") &&
+                m->at("token").is_string()) {
+                Authenticate(std::string(m->at("token").as_string()));
             } else {
                 hub_.mutable_stats().closed_unauthorized.fetch_add(1);
                 BeginClose(CloseCode::kUnauthorized, "unauthorized: authenticate first");
             }
             return;
         }
+        if (!typed) {
+            SendError("malformed", "expected a JSON object with a type");
+            return;
+        }
+        const auto& m = doc.as_object();
+        const std::string type(m.at("type").as_string());
         if (type == "subscribe") {
             Subscribe(m);
         } else if (type == "action") {
