@@ -871,5 +871,46 @@ TEST(GatewayFeedResume, ASessionClosedForABacklogResumesWithoutDuplicates) {
               << updates.size() - before_resume << " after the resume\n";
 }
 
+// Another principal's attempt to resume a session neither takes it nor keeps it alive: the
+// session's window still runs from its close, and its holder alone can resume it within it.
+TEST(GatewayFeedResume, AnotherPrincipalsAttemptDoesNotRestartTheWindow) {
+    ASSERT_FALSE(Brokers().empty()) << "PAVEWATCH_BROKERS is not set: run through scripts/test";
+    const std::string tokens =
+        std::string(R"({"tokens":[{"name":"agency","role":"agency","sha256":")") +
+        gateway::Sha256Hex(kAgencyToken) + R"("},{"name":"acme","role":"contractor","sha256":")" +
+        gateway::Sha256Hex(kAcmeToken) + R"(","zone":{"segments":[")" +
+        pipeline::ToString(AlmatyNetwork().segments()[0].id) + R"("]}}]})";
+    OwnGateway gw("gwwindow", tokens, {"--feed-resume-window-s", "3"});
+    ASSERT_TRUE(gw.ready()) << gw.Log();
+    const auto attempt = [&](const std::string& token, const std::string& session) {
+        WsClient c(gw.port(), "/api/v1/feed", {"pavewatch.v1", "bearer." + token});
+        EXPECT_TRUE(c.Read(5s));  // hello
+        c.Send(R"({"type":"subscribe","session":")" + session + R"(","resume_from":1})");
+        const auto m = c.Read(10s);
+        c.Abort();
+        return m ? json::value_to<std::string>(json::parse(*m).at("type")) : "nothing";
+    };
+
+    // A session that resumes within its window (3 s here), to show it can.
+    WsClient agency(gw.port(), "/api/v1/feed", {"pavewatch.v1", "bearer." + kAgencyToken});
+    const auto hello = agency.Read(5s);
+    ASSERT_TRUE(hello);
+    const auto session = json::value_to<std::string>(json::parse(*hello).at("session"));
+    agency.Send(R"({"type":"subscribe","kinds":["conditions"]})");
+    ASSERT_TRUE(agency.Read(10s));  // snapshot, seq 1
+    agency.Abort();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(attempt(kAgencyToken, session), "resumed");
+
+    // Dropped again at t0; a contractor tries it at t0 + 2.3 s; its holder comes back at
+    // t0 + 4.6 s, after the window: it gets a snapshot, not the session kept alive by the
+    // contractor's attempt.
+    const auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_until(t0 + 2300ms);
+    EXPECT_EQ(attempt(kAcmeToken, session), "snapshot");
+    std::this_thread::sleep_until(t0 + 4600ms);
+    EXPECT_EQ(attempt(kAgencyToken, session), "snapshot");
+}
+
 }  // namespace
 }  // namespace pavewatch::test_support

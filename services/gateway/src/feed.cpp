@@ -462,21 +462,16 @@ private:
     }
 
     bool TryResume(const std::string& id, std::int64_t last_seq) {
-        auto old = hub_.Reclaim(id);
+        auto old = hub_.Reclaim(id, principal_->name);
         if (!old) {
-            return false;
+            return false;  // none, or another principal's: left to its holder, untouched
         }
-        const bool same_principal = old->principal_name == principal_->name;
         const std::uint64_t first_kept = old->sent.empty() ? old->seq + 1 : old->sent.front().seq;
         const bool replayable = last_seq >= 0 && static_cast<std::uint64_t>(last_seq) <= old->seq &&
                                 static_cast<std::uint64_t>(last_seq) + 1 >= first_kept &&
                                 static_cast<std::uint64_t>(last_seq) >= old->snapshot_seq;
         const bool journal_ok =
             old->cursor >= hub_.journal().next() || hub_.journal().Read(old->cursor, 0).has_value();
-        if (!same_principal) {
-            hub_.Retain(id, std::move(old));  // not this client's to take
-            return false;
-        }
         if (!replayable || !journal_ok || !old->filter) {
             return false;
         }
@@ -1014,9 +1009,11 @@ void FeedHub::Flush() {
     {
         const std::lock_guard lock(retained_mutex_);
         const auto now = Clock::now();
+        // retained_order_ also holds entries of sessions reclaimed since (stale): the bound
+        // is on the sessions actually kept.
         while (!retained_order_.empty() &&
                (retained_order_.front().first + options_.resume_window < now ||
-                retained_order_.size() > options_.max_retained_sessions)) {
+                retained_.size() > options_.max_retained_sessions)) {
             const auto& [when, id] = retained_order_.front();
             const auto it = retained_.find(id);
             if (it != retained_.end() && it->second.first == when) {  // not a newer retention
@@ -1129,10 +1126,13 @@ void FeedHub::Retain(std::string id, std::shared_ptr<RetainedSession> session) {
     retained_[std::move(id)] = {now, std::move(session)};
 }
 
-std::shared_ptr<RetainedSession> FeedHub::Reclaim(const std::string& id) {
+std::shared_ptr<RetainedSession>
+FeedHub::Reclaim(const std::string& id, const std::string& principal_name) {
     const std::lock_guard lock(retained_mutex_);
     const auto it = retained_.find(id);
-    if (it == retained_.end()) {
+    // Another principal's attempt leaves the session as it is, window included, so that its
+    // holder's own resume (perhaps at the same moment) still finds it.
+    if (it == retained_.end() || it->second.second->principal_name != principal_name) {
         return nullptr;
     }
     auto session = std::move(it->second.second);

@@ -208,9 +208,12 @@ public:
     const pipeline::MapMatcher& matcher() const { return matcher_; }
     ActionSink* actions() const { return actions_; }
 
-    /// Keeps a closed session for resumption; takes back a retained one (nullptr if none).
+    /// Keeps a closed session for resumption.
     void Retain(std::string id, std::shared_ptr<RetainedSession> session);
-    std::shared_ptr<RetainedSession> Reclaim(const std::string& id);
+    /// Takes back the retained session `id` if `principal_name` holds it; nullptr if there is
+    /// none or it is another principal's (then it stays retained as it was).
+    std::shared_ptr<RetainedSession>
+    Reclaim(const std::string& id, const std::string& principal_name);
 
     /// Hazard object of the API and the feed (with its position on the network).
     std::string HazardJson(
