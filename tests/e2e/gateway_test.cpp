@@ -422,6 +422,34 @@ TEST_F(GatewayTest, AnswersBadInputAsDocumentedAndKeepsServingOthers) {
     EXPECT_LT(GatewayRssKb(), rss_before + std::size_t{64} * 1024) << "memory must stay bounded";
 }
 
+TEST_F(GatewayTest, ARequestIdIsCutBetweenCharacters) {
+    // request_id is echoed cut to 64 characters (code points), never inside one: a cut inside
+    // a two-byte character would make the frame invalid UTF-8, which this client (as browsers)
+    // refuses.
+    json::object snapshot;
+    auto c = Subscribed(kAgencyToken, snapshot, R"({"type":"subscribe","kinds":["alerts"]})");
+    const std::string e_acute = "\xC3\xA9";  // é, two bytes
+    const std::string sixty_three(63, 'r');
+    std::string sixty_four_e;
+    for (int i = 0; i < 64; ++i) {
+        sixty_four_e += e_acute;
+    }
+    for (const auto& [sent, echoed] : std::vector<std::pair<std::string, std::string>>{
+             {sixty_three + e_acute + e_acute + "xyz", sixty_three + e_acute},
+             {sixty_four_e + "z", sixty_four_e},
+             {"short-" + e_acute, "short-" + e_acute}}) {
+        c->Send(
+            R"({"type":"action","action":"acknowledge","hazard_id":"1-1","request_id":")" + sent +
+            R"("})"
+        );
+        std::optional<std::string> m;
+        while ((m = c->Read(5s)) && json::parse(*m).at("type") != "action_result") {
+        }
+        ASSERT_TRUE(m) << "close code " << c->close_code();
+        EXPECT_EQ(json::value_to<std::string>(json::parse(*m).at("request_id")), echoed);
+    }
+}
+
 TEST_F(GatewayTest, EnforcesHttpLimits) {
     const auto big_body = HttpRequest(
         port_,

@@ -102,6 +102,18 @@ std::string Members(const std::string& object) {
     return object.substr(1, object.size() - 2);
 }
 
+/// The first `max` code points of `text` (UTF-8, as every string of a parsed JSON document
+/// is): cut between characters, never inside one, so that the result is UTF-8 too.
+std::string FirstCodePoints(std::string_view text, std::size_t max) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0U) != 0x80U && count++ == max) {
+            return std::string(text.substr(0, i));  // a character starts at i: the max + 1st
+        }
+    }
+    return std::string(text);
+}
+
 std::string ErrorFields(std::string_view code, std::string_view message) {
     std::string out;
     pipeline::JsonWriter w(out);
@@ -509,7 +521,9 @@ private:
             const auto* v = m.if_contains(key);
             return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
         };
-        const std::string request_id = text("request_id").substr(0, 64);
+        // At most 64 characters (the schema's maxLength), cut between characters: a cut
+        // inside one would be an invalid text frame (browsers close with 1007).
+        const std::string request_id = FirstCodePoints(text("request_id"), 64);
         const std::string hazard_text = text("hazard_id");
         const std::string action_text = text("action");
         const auto reply = [&](bool accepted, std::string_view reason) {
