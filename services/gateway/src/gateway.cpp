@@ -725,6 +725,7 @@ int Main(int argc, char** argv) {
     server_options.address = address;
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.threads = threads;
+    server_options.warn = [&log](const std::string& message) { log.Warn(message); };
     http::Server server(server_options, handler, &hub);
     if (auto started = server.Start(); !started) {
         log.Error("cannot start the HTTP server", {{"error", started.error()}});

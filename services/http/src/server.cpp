@@ -5,6 +5,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -37,11 +38,16 @@ struct Server::Impl {
     // own) go away while the counters above still exist.
     asio::io_context io;
     std::optional<tcp::acceptor> acceptor;
+    /// Waits before the next accept after a failed one. Touched only by the accept chain (one
+    /// accept or wait in flight at a time), as is accept_failures.
+    asio::steady_timer accept_retry{io};
+    std::uint64_t accept_failures = 0;  ///< in the current burst of failed accepts
     std::vector<std::thread> threads;
 
     explicit Impl(ServerOptions o) : options(std::move(o)) {}
 
     void Accept();
+    void AcceptFailed(const beast::error_code& ec);
 };
 
 namespace {
@@ -187,13 +193,50 @@ private:
 
 }  // namespace
 
+/// An accept failed for another reason than the server stopping or one connection aborted
+/// before it was taken: out of file descriptors (EMFILE, ENFILE) or of memory (ENOBUFS). The
+/// pending connection stays in the backlog, so accepting again at once would fail again at
+/// once: a busy loop that takes a core. Waits kAcceptRetry instead; warns once per burst.
+void Server::Impl::AcceptFailed(const beast::error_code& ec) {
+    static constexpr std::chrono::milliseconds kAcceptRetry{100};
+    if (accept_failures++ == 0 && options.warn) {
+        options.warn(
+            "cannot accept connections: " + ec.message() +
+            "; retrying every 100 ms (out of file descriptors? raise the limit, `ulimit -n`, "
+            "or lower --http-max-connections)"
+        );
+    }
+    accept_retry.expires_after(kAcceptRetry);
+    accept_retry.async_wait([this](beast::error_code timer_ec) {
+        if (!timer_ec && !stopped.load()) {
+            Accept();
+        }
+    });
+}
+
 void Server::Impl::Accept() {
     acceptor->async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopped.load()) {
+            return;
+        }
+        if (ec == asio::error::connection_aborted) {  // that one connection is gone: go on
+            Accept();
+            return;
+        }
         if (ec) {
-            if (ec == asio::error::operation_aborted || stopped.load()) {
-                return;
+            AcceptFailed(ec);
+            return;
+        }
+        if (accept_failures != 0) {
+            if (options.warn) {
+                options.warn(
+                    "accepting connections again after " + std::to_string(accept_failures) +
+                    " failed attempts"
+                );
             }
-        } else if (open.fetch_add(1) >= options.max_connections) {
+            accept_failures = 0;
+        }
+        if (open.fetch_add(1) >= options.max_connections) {
             open.fetch_sub(1);
             rejected.fetch_add(1);
             // Over the limit: a short 503 (a problem document, RFC 9457) and close, without

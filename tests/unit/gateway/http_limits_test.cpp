@@ -11,15 +11,21 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
+#include <vector>
 
 namespace pavewatch::http {
 namespace {
@@ -65,6 +71,69 @@ TEST(HttpServer, AboveTheConnectionLimitAnswers503AndServesTheOthers) {
     }
     EXPECT_EQ(status, 200);
     server.Stop();
+}
+
+/// CPU time this process has used so far.
+std::chrono::nanoseconds ProcessCpuTime() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+TEST(HttpServer, OutOfFileDescriptorsItRetriesAcceptingAfterAPauseNotInABusyLoop) {
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    std::mutex warnings_mutex;
+    std::vector<std::string> warnings;
+    options.warn = [&](const std::string& w) {
+        const std::lock_guard lock(warnings_mutex);
+        warnings.push_back(w);
+    };
+    Server server(options, [](const Request&) {
+        Response r;
+        r.body = R"({"ok":true})";
+        return r;
+    });
+    ASSERT_TRUE(server.Start());
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket client(io);
+    client.open(boost::asio::ip::tcp::v4());  // its descriptor, while there are some
+
+    // No descriptor left for the process: the lowest free one is at the limit.
+    rlimit before{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+    const int lowest_free = dup(0);
+    ASSERT_GE(lowest_free, 0);
+    close(lowest_free);
+    rlimit none = before;
+    none.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &none), 0);
+    // The kernel completes the handshake; the server cannot accept the connection (EMFILE).
+    client.connect(boost::asio::ip::tcp::endpoint(
+        boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())
+    ));
+    const auto cpu_before = ProcessCpuTime();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto cpu = ProcessCpuTime() - cpu_before;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &before), 0);
+    EXPECT_LT(cpu, std::chrono::milliseconds(300)) << "accept must not spin while it fails";
+
+    // Descriptors again: the waiting connection is accepted and served.
+    const std::string request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    boost::asio::write(client, boost::asio::buffer(request));
+    std::string answer;
+    boost::system::error_code ec;
+    std::array<char, 4096> chunk{};
+    while (!ec) {
+        const std::size_t n = client.read_some(boost::asio::buffer(chunk), ec);
+        answer.append(chunk.data(), n);
+    }
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0U) << answer;
+    server.Stop();
+    const std::lock_guard lock(warnings_mutex);
+    ASSERT_EQ(warnings.size(), 2U) << "one warning when accepting fails, one when it works again";
+    EXPECT_NE(warnings[0].find("cannot accept connections"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[1].find("accepting connections again"), std::string::npos) << warnings[1];
 }
 
 /// The bytes the kernel holds unacknowledged for the IPv4 TCP connection from local port

@@ -58,6 +58,9 @@ struct ServerOptions {
     /// the kernel's autotuning (up to net.ipv4.tcp_wmem's maximum, 4 MiB on Debian). Linux
     /// doubles the value asked for, for its bookkeeping.
     std::size_t socket_send_buffer_bytes = 0;
+    /// Where the server's warnings go (accept failures, once per burst); none by default.
+    /// Called from the server's threads, one call at a time.
+    std::function<void(const std::string&)> warn;
 };
 
 /// Counts the server reports (for metrics).
