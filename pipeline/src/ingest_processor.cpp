@@ -131,23 +131,33 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
     }
 
     // Distance driven since the first sample, at every sample (trapezoidal speed x time), and
-    // at any time (extrapolated at the end speeds outside the batch).
+    // at any time (extrapolated at the end speeds outside the batch). Times are the samples'
+    // own (per-sample times need not start at 0 nor be evenly spaced), so a time is looked up
+    // among them, not turned into an index by the mean rate.
+    std::vector<double> times(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        times[i] = m.accel.TimeOf(i);
+    }
     std::vector<double> driven(n, 0.0);
     for (std::size_t i = 1; i < n; ++i) {
-        driven[i] = driven[i - 1] +
-                    0.5 * (speed[i - 1] + speed[i]) * (m.accel.TimeOf(i) - m.accel.TimeOf(i - 1));
+        driven[i] = driven[i - 1] + 0.5 * (speed[i - 1] + speed[i]) * (times[i] - times[i - 1]);
     }
-    const double t_last = m.accel.TimeOf(n - 1);
     const auto driven_at = [&](double t) {
-        if (t <= 0.0) {
-            return t * speed[0];
+        if (t <= times.front()) {
+            return (t - times.front()) * speed[0];
         }
-        if (t >= t_last) {
-            return driven[n - 1] + (t - t_last) * speed[n - 1];
+        if (t >= times.back()) {
+            return driven[n - 1] + (t - times.back()) * speed[n - 1];
         }
-        const auto i = std::min(n - 2, static_cast<std::size_t>(t * rate));
-        const double t0 = m.accel.TimeOf(i);
-        const double t1 = m.accel.TimeOf(i + 1);
+        // The last sample at or before t (times ascend strictly; t is inside them).
+        const auto i = std::min<std::size_t>(
+            n - 2,
+            static_cast<std::size_t>(
+                std::upper_bound(times.begin(), times.end(), t) - times.begin()
+            ) - 1
+        );
+        const double t0 = times[i];
+        const double t1 = times[i + 1];
         const double f = t1 > t0 ? std::clamp((t - t0) / (t1 - t0), 0.0, 1.0) : 0.0;
         return driven[i] + f * (driven[i + 1] - driven[i]);
     };
@@ -321,13 +331,24 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
     detector.Process(vertical, horizontal, speed, events);
     detector.Flush(events);
 
+    // An event's time after t0: its sub-sample peak position between the real times of the
+    // samples around it (the detector counts samples at the mean rate; the batch's times may
+    // start after t0 or be uneven, and 0.5 s at 50 km/h is 7 m of road).
+    std::vector<double> event_times;
+    event_times.reserve(events.size());
+    for (const auto& e : events) {
+        event_times.push_back(m.accel.TimeAt(e.fractional_index));
+    }
+
     std::vector<Observation> out;
     const auto emit_events = [&](double from_s, double to_s) {
-        for (const auto& e : events) {
-            if (e.time_s < from_s || e.time_s >= to_s) {
+        for (std::size_t k = 0; k < events.size(); ++k) {
+            const DetectedEvent& e = events[k];
+            const double time_s = event_times[k];
+            if (time_s < from_s || time_s >= to_s) {
                 continue;
             }
-            const auto place = place_at(e.time_s);
+            const auto place = place_at(time_s);
             if (!place || place->clamped) {
                 continue;  // an event we cannot place on a segment is no evidence anywhere
             }
@@ -342,7 +363,7 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
             h.lat = at.lat;
             h.lon = at.lon;
             const EpochMs t_ms =
-                m.accel.t0_ms + static_cast<EpochMs>(std::llround(1000.0 * e.time_s));
+                m.accel.t0_ms + static_cast<EpochMs>(std::llround(1000.0 * time_s));
             out.push_back(Observation{place->segment, t_ms, h});
         }
     };

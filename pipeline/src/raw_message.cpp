@@ -74,6 +74,22 @@ std::optional<VehicleClass> VehicleClassFromString(std::string_view text) {
     return std::nullopt;
 }
 
+double AccelBatch::TimeAt(double fractional_index) const {
+    if (offsets_s.empty()) {
+        return fractional_index / rate_hz;
+    }
+    if (offsets_s.size() < 2) {
+        return offsets_s.front();
+    }
+    const auto last = static_cast<double>(offsets_s.size() - 1);
+    // The interval [i, i + 1] that holds the index, or the first or last one outside them.
+    const double floor = std::isnan(fractional_index) ? 0.0 : std::floor(fractional_index);
+    const auto i = static_cast<std::size_t>(std::clamp(floor, 0.0, last - 1.0));
+    const double t0 = offsets_s[i];
+    const double t1 = offsets_s[i + 1];
+    return t0 + (fractional_index - static_cast<double>(i)) * (t1 - t0);
+}
+
 double AccelBatch::EffectiveRateHz() const {
     if (offsets_s.empty()) {
         return rate_hz;

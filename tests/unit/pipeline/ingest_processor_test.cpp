@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <set>
 
 namespace pavewatch::pipeline {
@@ -210,6 +211,67 @@ TEST_F(IngestProcessorTest, PlacesADetectedImpactOnItsSegment) {
     EXPECT_NEAR(e.offset_m, along, 6.0);
     EXPECT_GT(e.uncertainty_m, 2.9F);  // the fix's 3 m accuracy at least
     EXPECT_EQ(events[0]->t_ms, drive.accel.t0_ms + 4010);
+}
+
+TEST_F(IngestProcessorTest, PlacesAnImpactByPerSampleTimesThatStartLate) {
+    // One drive at 50 km/h with a jolt 4.0 s after t0, sent twice: at a declared 100 Hz from
+    // t0, and with per-sample times from 500 ms after t0, one sample in ten missing (uneven
+    // spacing, a mean rate of 90 Hz). Both put the event at the same time and place: they
+    // differ only by the sub-sample interpolation of the peak, at most one 20 ms interval, 0.28 m
+    // at 13.9 m/s (0.5 m allowed). Placed by sample index / mean rate, the second was 0.5 s
+    // early (3512 ms after t0) and 6.8 m before.
+    const SensorRegistry registry;
+    const IngestProcessor ingest(*matcher_, registry, config_, calibration_);
+    const std::size_t first = FirstOfLongRoad(3);
+    const double speed = 50.0 / 3.6;
+    auto rated = Drive(first, speed, 10.0, 100.0);
+    for (auto& x : rated.accel.x) {
+        x = 9.81F + (x - 9.81F) * 0.1F;  // smooth road
+    }
+    for (int k = 0; k < 3; ++k) {
+        rated.accel.x[400 + static_cast<std::size_t>(k)] += (k == 1 ? -25.0F : 12.0F);
+    }
+    VehicleMessage timed = rated;
+    timed.accel.rate_hz = 0.0;
+    timed.accel.x.clear();
+    timed.accel.y.clear();
+    timed.accel.z.clear();
+    for (std::size_t i = 50; i < rated.accel.size(); ++i) {
+        if (i % 10 == 5) {
+            continue;  // a sample lost: the next one comes 20 ms later
+        }
+        timed.accel.offsets_s.push_back(static_cast<double>(i) / 100.0);
+        timed.accel.x.push_back(rated.accel.x[i]);
+        timed.accel.y.push_back(rated.accel.y[i]);
+        timed.accel.z.push_back(rated.accel.z[i]);
+    }
+    ASSERT_DOUBLE_EQ(timed.accel.TimeOf(0), 0.5);
+    // Through the JSON contract too: offsets_ms as a device sends them.
+    const auto parsed = ParseVehicleMessage(ToJson(timed));
+    ASSERT_TRUE(parsed) << parsed.error().Describe();
+    const auto only_event = [&](const VehicleMessage& m) -> std::optional<Observation> {
+        const auto obs = ingest.ProcessVehicle(m);
+        EXPECT_TRUE(obs) << obs.error().Describe();
+        std::vector<Observation> events;
+        for (const auto& o : obs ? *obs : std::vector<Observation>{}) {
+            if (o.kind() == ObservationKind::kHazardEvent) {
+                events.push_back(o);
+            }
+        }
+        EXPECT_EQ(events.size(), 1U);
+        return events.size() == 1 ? std::optional(events[0]) : std::nullopt;
+    };
+    const auto by_rate = only_event(rated);
+    const auto by_times = only_event(*parsed);
+    ASSERT_TRUE(by_rate && by_times);
+    EXPECT_EQ(by_times->segment, by_rate->segment);
+    EXPECT_NEAR(
+        std::get<HazardEvent>(by_times->body).offset_m,
+        std::get<HazardEvent>(by_rate->body).offset_m,
+        0.5
+    );
+    EXPECT_NEAR(static_cast<double>(by_times->t_ms - rated.accel.t0_ms), 4010.0, 20.0);
+    EXPECT_NEAR(static_cast<double>(by_rate->t_ms - rated.accel.t0_ms), 4010.0, 10.0);
 }
 
 TEST_F(IngestProcessorTest, RefusesADriveOffTheNetwork) {

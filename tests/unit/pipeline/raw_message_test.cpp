@@ -85,6 +85,20 @@ TEST(ParseVehicleMessage, AcceptsPerSampleTimesInsteadOfARate) {
     EXPECT_NEAR(m->accel.TimeOf(3), 0.031, 1e-9);
 }
 
+TEST(AccelBatch, TimesAFractionalSampleByTheSamplesOwnTimes) {
+    AccelBatch a;
+    a.offsets_s = {0.5, 0.51, 0.53, 0.54};  // from 500 ms, uneven
+    EXPECT_DOUBLE_EQ(a.TimeAt(0.0), 0.5);
+    EXPECT_DOUBLE_EQ(a.TimeAt(1.5), 0.52);
+    EXPECT_DOUBLE_EQ(a.TimeAt(3.0), 0.54);
+    // Outside the samples: along the first or last interval.
+    EXPECT_DOUBLE_EQ(a.TimeAt(-0.5), 0.495);
+    EXPECT_DOUBLE_EQ(a.TimeAt(3.5), 0.545);
+    AccelBatch rated;
+    rated.rate_hz = 50.0;
+    EXPECT_DOUBLE_EQ(rated.TimeAt(2.5), 0.05);
+}
+
 struct Refusal {
     const char* name;
     void (*mutate)(json::object&);

@@ -24,10 +24,13 @@ struct EventFeatures {
 struct DetectedEvent {
     std::uint64_t sample_index =
         0;  ///< stream index of the peak sample (from the first sample processed)
-    /// Sub-sample peak position (parabolic interpolation of |z| around the peak), stream index;
-    /// the time of the event after the stream's first sample is fractional_index / rate.
+    /// Sub-sample peak position (parabolic interpolation of |z| around the peak), stream index.
+    /// A stream with per-sample times places the event by them (AccelBatch::TimeAt), not by
+    /// time_s: those need not start at 0 nor be evenly spaced.
     double fractional_index = 0.0;
-    double time_s = 0.0;     ///< fractional_index / sample rate, s after the stream's first sample
+    /// fractional_index / the detector's (mean) sample rate, s after the stream's first sample;
+    /// the event's time only for a stream sampled evenly from its first sample.
+    double time_s = 0.0;
     double speed_mps = 0.0;  ///< speed at the peak
     double peak_mps2 = 0.0;  ///< z peak as measured at this rate
     /// Peak brought to the 100 Hz scale: peak / min(1, rate / 100)^rate_exponent, m/s^2. The

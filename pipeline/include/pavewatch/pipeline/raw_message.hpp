@@ -71,6 +71,11 @@ struct AccelBatch {
     double TimeOf(std::size_t i) const {
         return offsets_s.empty() ? static_cast<double>(i) / rate_hz : offsets_s[i];
     }
+    /// Time of a fractional sample position after t0, seconds: linear between the two
+    /// samples around it (per-sample times need not start at 0 nor be evenly spaced), and
+    /// beyond the first or last sample along the first or last interval. With a declared rate,
+    /// fractional_index / rate_hz.
+    double TimeAt(double fractional_index) const;
     /// Mean sample rate over the batch, Hz.
     double EffectiveRateHz() const;
 };
