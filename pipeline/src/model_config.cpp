@@ -1,10 +1,14 @@
 #include "pavewatch/pipeline/model_config.hpp"
 
+#include "pavewatch/pipeline/hazard_tracker.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace pavewatch::pipeline {
 namespace {
@@ -305,6 +309,21 @@ tl::expected<void, Error> ValidateModelConfig(const ModelConfig& c) {
             "hazard.confirm_vehicles",
             "vehicle and pass counts must be >= 1"
         );
+    }
+    // The tracker keeps at most Hazard::kMaxClean clean passes per hazard: a count above it
+    // would never be reached, so no repair would be verified (or hazard resolved or candidate
+    // dropped).
+    for (const auto& [field, value] :
+         {std::pair{"hazard.resolve_clean_passes", h.resolve_clean_passes},
+          std::pair{"hazard.verify_clean_passes", h.verify_clean_passes}}) {
+        if (value > static_cast<int>(Hazard::kMaxClean)) {
+            return Fail(
+                ErrorCode::kOutOfRange,
+                field,
+                "must be at most " + std::to_string(Hazard::kMaxClean) +
+                    ", the clean passes a hazard keeps"
+            );
+        }
     }
     if (h.max_hazards < 1 || h.max_hazards > 1024 || h.max_candidates < 1 ||
         h.max_candidates > h.max_hazards) {

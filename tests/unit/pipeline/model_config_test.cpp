@@ -55,6 +55,20 @@ TEST(ModelConfig, WrongTypesAndInvalidValuesAreRefused) {
     EXPECT_FALSE(ModelConfigFromJson("[]").has_value());
 }
 
+TEST(ModelConfig, RefusesCleanPassCountsTheTrackerCannotReach) {
+    // A hazard keeps at most Hazard::kMaxClean (16) clean passes: 17 would never be reached.
+    EXPECT_TRUE(ModelConfigFromJson(R"({"hazard": {"verify_clean_passes": 16}})").has_value());
+    EXPECT_TRUE(ModelConfigFromJson(R"({"hazard": {"resolve_clean_passes": 16}})").has_value());
+    const auto verify = ModelConfigFromJson(R"({"hazard": {"verify_clean_passes": 17}})");
+    ASSERT_FALSE(verify.has_value());
+    EXPECT_EQ(verify.error().code, ErrorCode::kOutOfRange);
+    EXPECT_EQ(verify.error().field, "hazard.verify_clean_passes");
+    EXPECT_NE(verify.error().message.find("16"), std::string::npos) << verify.error().message;
+    const auto resolve = ModelConfigFromJson(R"({"hazard": {"resolve_clean_passes": 40}})");
+    ASSERT_FALSE(resolve.has_value());
+    EXPECT_EQ(resolve.error().field, "hazard.resolve_clean_passes");
+}
+
 TEST(ModelConfig, CurveInterpolationIsLinearAndFlatOutside) {
     const std::vector<CurvePoint> curve{{1.0, 0.0}, {3.0, 20.0}};
     EXPECT_DOUBLE_EQ(InterpolateCurve(curve, 0.0), 0.0);

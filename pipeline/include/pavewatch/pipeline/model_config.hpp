@@ -149,14 +149,15 @@ struct HazardConfig {
     /// Tracker: radius added per m/s of the event's speed (timing latency of the response), s.
     double radius_per_speed_s = 0.05;
     /// Tracker: clean passes (distinct vehicles) after the last detection that resolve a hazard
-    /// (at least; see resolve_miss_probability).
+    /// (at least; see resolve_miss_probability). 1 to Hazard::kMaxClean (16).
     int resolve_clean_passes = 5;
     /// Tracker: a confirmed hazard needs as many clean passes n that (1 - r)^n <= this, r its
     /// detections per covering pass so far (at most Hazard::kMaxClean): a pothole that only
     /// half the wheels hit is not resolved by five vehicles that drove beside it. 0 disables
     /// (resolve_clean_passes alone). PaveWatch choice, docs "Hazard tracker".
     double resolve_miss_probability = 0.01;
-    /// Tracker: clean passes after a reported repair that verify it.
+    /// Tracker: clean passes after a reported repair that verify it. 1 to Hazard::kMaxClean
+    /// (16): a hazard keeps no more, so a larger count would never verify a repair.
     int verify_clean_passes = 5;
     /// Tracker: a pass counts only at or above this speed, km/h.
     double pass_min_speed_kmh = 15.0;
