@@ -45,9 +45,11 @@ double ReferenceIriMPerKm(std::span<const double> elevation_m, double spacing_m)
     }
     const detail::Matrix<5> e = detail::Expm(aug);
 
-    // Initialisation: the slope over the first 11 m (or the whole profile when shorter).
-    const std::size_t init =
-        std::min(n - 1, static_cast<std::size_t>(std::lround(kIriInitLengthM / spacing_m)));
+    // Initialisation: the slope over the first 11 m (or the whole profile when shorter), over
+    // one interval at least (a spacing above 22 m rounds 11 m to none: 0 / 0).
+    const std::size_t init = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::lround(kIriInitLengthM / spacing_m)), 1, n - 1
+    );
     const double init_slope =
         (elevation_m[init] - elevation_m[0]) / (static_cast<double>(init) * spacing_m);
     double z[4] = {init_slope, 0.0, init_slope, 0.0};

@@ -1,5 +1,6 @@
 #include "pavewatch/pipeline/quarter_car.hpp"
 
+#include "pavewatch/pipeline/iri.hpp"
 #include "small_matrix.hpp"
 
 #include <algorithm>
@@ -115,8 +116,11 @@ TrackOutput SimulateTrack(
     const double v0 = speed_mps[0];
     // Start half a sample early so that sample i is centred on t = i / rate.
     double position = 0.0;
-    const std::size_t init_index =
-        std::min(road.size() - 1, static_cast<std::size_t>(std::lround(11.0 / spacing_m)));
+    // The slope over the first 11 m, as the IRI's, over one interval at least (a spacing above
+    // 22 m rounds 11 m to none: 0 / 0).
+    const std::size_t init_index = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::lround(kIriInitLengthM / spacing_m)), 1, road.size() - 1
+    );
     const double init_slope =
         (road[init_index] - road[0]) / (static_cast<double>(init_index) * spacing_m);
     double x[4] = {road[0], v0 * init_slope, road[0], v0 * init_slope};

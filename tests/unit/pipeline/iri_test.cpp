@@ -88,6 +88,20 @@ TEST(ReferenceIri, TooShortOrBadSpacingIsNan) {
     EXPECT_TRUE(std::isnan(ReferenceIriMPerKm(p, 0.0)));
 }
 
+TEST(ReferenceIri, SpacingAbove22MetresInitialisesOnOneInterval) {
+    // At 25 m, 11 m rounds to no interval: the initial slope was 0 / 0 and the IRI NaN. A 3 %
+    // grade initialised on its first interval gives no response; a bumpy road a finite IRI.
+    std::vector<double> grade(41);
+    std::vector<double> bumpy(41);
+    for (std::size_t i = 0; i < grade.size(); ++i) {
+        grade[i] = 0.03 * 25.0 * static_cast<double>(i);
+        bumpy[i] = grade[i] + (i % 2 == 0 ? 0.0 : 0.05);
+    }
+    EXPECT_NEAR(ReferenceIriMPerKm(grade, 25.0), 0.0, 1e-6);
+    const double iri = ReferenceIriMPerKm(bumpy, 25.0);
+    EXPECT_TRUE(std::isfinite(iri) && iri > 0.0) << iri;
+}
+
 TEST(ReferenceIri, SpacingDoesNotChangeTheAnswerMuch) {
     // The same road sampled at 25 mm and 250 mm (decimated): E1926's smoothing makes them agree.
     const auto fine = Iso8608Profile(Iso8608Class::kB, 500.0, 0.025, 5);

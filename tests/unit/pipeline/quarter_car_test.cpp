@@ -67,6 +67,22 @@ TEST(QuarterCar, FlatRoadGivesNoAcceleration) {
     }
 }
 
+TEST(QuarterCar, SpacingAbove22MetresStartsOnTheFirstIntervalsSlope) {
+    // At 25 m, 11 m rounds to no interval: the initial slope was 0 / 0 and every output NaN.
+    // On a 3 % grade the car starts on its slope and stays there: no acceleration.
+    std::vector<double> road(41);
+    for (std::size_t i = 0; i < road.size(); ++i) {
+        road[i] = 0.03 * 25.0 * static_cast<double>(i);
+    }
+    QuarterCarParams p = DefaultQuarterCar(VehicleClass::kCar);
+    p.tyre_radius_m = 0.0;
+    const auto a = SimulateSprungAcceleration(road, 25.0, 15.0, 100.0, p);
+    ASSERT_FALSE(a.empty());
+    for (const double x : a) {
+        ASSERT_NEAR(x, 0.0, 1e-6);
+    }
+}
+
 TEST(QuarterCar, ClassDefaultsHaveTypicalBodyBounce) {
     for (const auto c :
          {VehicleClass::kCar,

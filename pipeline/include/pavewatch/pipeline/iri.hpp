@@ -19,6 +19,7 @@ inline constexpr double kIriInitLengthM = 11.0;     ///< initialisation length, 
 ///
 /// ASTM E1926-08 computation: the profile is smoothed by a 250 mm moving average (when the
 /// spacing is below 250 mm), the Golden Car is initialised with the slope over the first 11 m
+/// (over one interval at least, for a spacing above 22 m)
 /// and driven at 80 km/h by the smoothed slope, using the exact state-transition matrix of each
 /// step (zero-order hold of the slope, as in the standard); IRI is the mean of |z_s' - z_u'|.
 /// `elevation_m`: evenly spaced elevations, metres; `spacing_m` > 0.
