@@ -17,6 +17,12 @@ bool IsFinal(HazardStatus s) {
     return s == HazardStatus::kResolved || s == HazardStatus::kVerified;
 }
 
+/// A device's passes and detections count as evidence of the detection ratio (and its passes as
+/// clean) only at or above pass_min_rate_hz; an unknown rate (0) counts.
+bool RateCounts(double sample_rate_hz, const HazardConfig& config) {
+    return !(sample_rate_hz > 0.0 && sample_rate_hz < config.pass_min_rate_hz);
+}
+
 EpochMs DaysToMs(Days d) {
     return static_cast<EpochMs>(d.count() * 86400000.0);
 }
@@ -31,7 +37,7 @@ int CleanPassesToResolve(const Hazard& h, const HazardConfig& config) {
     const auto most = static_cast<int>(Hazard::kMaxClean);
     const double rate = std::min(
         0.99,
-        static_cast<double>(h.detections) /
+        static_cast<double>(h.counted_detections) /
             static_cast<double>(std::max<std::uint32_t>(1, h.passes))
     );
     if (!(rate > 0.0)) {
@@ -218,6 +224,9 @@ HazardTracker::OnEvent(const HazardDetection& event, const HazardConfig& config)
     h.offset_m = (h.offset_m * h.weight_sum + event.offset_m * w) / (h.weight_sum + w);
     h.weight_sum += w;
     h.detections += 1;
+    if (RateCounts(event.sample_rate_hz, config)) {
+        h.counted_detections += 1;
+    }
     h.recent.push_back({event.vehicle_key, event.t_ms, event.peak});
     if (h.recent.size() > Hazard::kMaxRecent) {
         h.recent.erase(h.recent.begin());
@@ -237,7 +246,7 @@ HazardTracker::OnEvent(const HazardDetection& event, const HazardConfig& config)
     UpdateSeverity(h, config);
     if (h.status == HazardStatus::kCandidate &&
         h.vehicles.size() >= static_cast<std::size_t>(std::max(1, config.confirm_vehicles)) &&
-        static_cast<double>(h.detections) >=
+        static_cast<double>(h.counted_detections) >=
             config.confirm_detection_ratio * static_cast<double>(h.passes)) {
         h.status = HazardStatus::kConfirmed;
         h.confirmed_ms = event.t_ms;
@@ -251,7 +260,7 @@ HazardTracker::OnEvent(const HazardDetection& event, const HazardConfig& config)
 void HazardTracker::OnPass(const HazardPass& pass, const HazardConfig& config) {
     Expire(pass.t_ms, config);
     if (pass.speed_mps < config.pass_min_speed_kmh / 3.6 ||
-        (pass.sample_rate_hz > 0.0 && pass.sample_rate_hz < config.pass_min_rate_hz)) {
+        !RateCounts(pass.sample_rate_hz, config)) {
         return;
     }
     const EpochMs same = config.same_traversal.count();
@@ -384,6 +393,7 @@ void HazardTracker::Encode(ByteWriter& out) const {
         out.Put(h.weight_sum);
         out.Put(h.detections);
         out.Put(h.passes);
+        out.Put(h.counted_detections);
         out.Put(h.first_seen_ms);
         out.Put(h.last_detection_ms);
         PutOptional(out, h.confirmed_ms);
@@ -418,7 +428,7 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
     if (!in.ok()) {
         return fail(ErrorCode::kMalformed, "hazards", "truncated");
     }
-    if (version != kVersion && version != 1) {
+    if (version != kVersion && version != 2 && version != 1) {
         return fail(ErrorCode::kUnsupportedVersion, "hazards.version", "unknown version");
     }
     HazardTracker t;
@@ -443,6 +453,7 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
         h.weight_sum = in.Get<double>();
         h.detections = in.Get<std::uint32_t>();
         h.passes = version >= 2 ? in.Get<std::uint32_t>() : 0;
+        h.counted_detections = version >= 3 ? in.Get<std::uint32_t>() : h.detections;
         h.first_seen_ms = in.Get<EpochMs>();
         h.last_detection_ms = in.Get<EpochMs>();
         h.confirmed_ms = GetOptional(in, ok);
@@ -486,9 +497,9 @@ tl::expected<HazardTracker, Error> HazardTracker::Decode(ByteReader& in) {
         for (const auto& p : h.clean_passes) {
             values = values && detail::StoredTime(p.t_ms);
         }
-        if (!values || recent > Hazard::kMaxRecent || vehicles > Hazard::kMaxVehicles ||
-            clean > Hazard::kMaxClean || h.id == 0 || h.id >= t.next_id_ ||
-            (!t.hazards_.empty() && t.hazards_.back().id >= h.id)) {
+        if (!values || h.counted_detections > h.detections || recent > Hazard::kMaxRecent ||
+            vehicles > Hazard::kMaxVehicles || clean > Hazard::kMaxClean || h.id == 0 ||
+            h.id >= t.next_id_ || (!t.hazards_.empty() && t.hazards_.back().id >= h.id)) {
             ok = false;
         }
         t.hazards_.push_back(std::move(h));

@@ -359,6 +359,7 @@ tl::expected<std::vector<Observation>, Error> IngestProcessor::ProcessVehicle(
             h.peak_ms2 = static_cast<float>(e.normalised_peak_mps2);
             h.speed_mps = static_cast<float>(e.speed_mps);
             h.score = static_cast<float>(e.severity_score);
+            h.sample_rate_hz = static_cast<float>(rate);
             const LonLat at = matcher_->PointAt(place->segment_index, place->offset_m);
             h.lat = at.lat;
             h.lon = at.lon;

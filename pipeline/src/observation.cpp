@@ -16,9 +16,14 @@
 namespace pavewatch::pipeline {
 namespace {
 
-// Layout, little-endian: u8 magic 0xB5, u8 version 1, u8 kind, u64 segment, i64 t_ms, body.
+// Layout, little-endian: u8 magic 0xB5, u8 version, u8 kind, u64 segment, i64 t_ms, body.
+// Version 1 for every kind; version 2 is a hazard event's layout with the device's sample rate
+// (f32) after v1's body. Only hazard events are written as v2, so that readers of v1 (a wear
+// processor not yet upgraded) keep reading every other kind; v1 hazard events still decode,
+// with rate 0 (unknown).
 constexpr std::uint8_t kMagic = 0xB5;
 constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kHazardEventVersion = 2;
 
 void PutBody(ByteWriter& w, const Traversal& t) {
     w.Put(t.vehicle_key);
@@ -41,6 +46,7 @@ void PutBody(ByteWriter& w, const HazardEvent& e) {
     w.Put(e.score);
     w.Put(e.lat);
     w.Put(e.lon);
+    w.Put(e.sample_rate_hz);
 }
 void PutBody(ByteWriter& w, const AxleLoads& a) {
     w.PutU8(a.axles);
@@ -151,6 +157,7 @@ std::optional<Error> CheckRanges(const Observation& o) {
                 check.Finite("score", b.score);
                 check("lat", b.lat, -90.0, 90.0);
                 check("lon", b.lon, -180.0, 180.0);
+                check("sample_rate_hz", b.sample_rate_hz, 0.0, R::kMaxRateHz);
             } else if constexpr (std::is_same_v<T, AxleLoads>) {
                 check("axles", b.axles, 1.0, static_cast<double>(R::kMaxAxles));
                 for (std::size_t i = 0; i < b.axles; ++i) {
@@ -205,7 +212,7 @@ const char* ToString(ObservationKind kind) {
 void EncodeObservation(const Observation& o, std::string& out) {
     ByteWriter w(out);
     w.PutU8(kMagic);
-    w.PutU8(kVersion);
+    w.PutU8(o.kind() == ObservationKind::kHazardEvent ? kHazardEventVersion : kVersion);
     w.PutU8(static_cast<std::uint8_t>(o.kind()));
     w.Put(o.segment.value());
     w.Put(o.t_ms);
@@ -227,11 +234,14 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
     if (r.GetU8() != kMagic || !r.ok()) {
         return fail("not an observation (bad magic byte)");
     }
-    if (r.GetU8() != kVersion) {
+    const auto version = r.GetU8();
+    const auto kind = r.GetU8();
+    if (version != kVersion &&
+        !(version == kHazardEventVersion &&
+          kind == static_cast<std::uint8_t>(ObservationKind::kHazardEvent))) {
         return tl::unexpected(Error{
             ErrorCode::kUnsupportedVersion, "observation", "unknown format version"});
     }
-    const auto kind = r.GetU8();
     Observation o;
     o.segment = SegmentId{r.Get<std::uint64_t>()};
     o.t_ms = r.Get<std::int64_t>();
@@ -264,6 +274,7 @@ tl::expected<Observation, Error> DecodeObservation(std::string_view bytes) {
             e.score = r.Get<float>();
             e.lat = r.Get<double>();
             e.lon = r.Get<double>();
+            e.sample_rate_hz = version >= kHazardEventVersion ? r.Get<float>() : 0.0F;
             o.body = e;
             break;
         }

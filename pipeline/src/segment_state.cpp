@@ -95,7 +95,8 @@ bool Apply(SegmentState& s, const Observation& o, const ModelConfig& config) {
                      body.offset_m,
                      body.uncertainty_m,
                      body.peak_ms2,
-                     body.speed_mps},
+                     body.speed_mps,
+                     body.sample_rate_hz},
                     config.hazard
                 );
             } else if constexpr (std::is_same_v<T, AxleLoads>) {

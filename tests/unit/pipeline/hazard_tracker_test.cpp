@@ -121,6 +121,60 @@ TEST(HazardTracker, PassesOfSlowDevicesAreNoEvidence) {
     EXPECT_EQ(t.Find(id)->status, HazardStatus::kResolved);
 }
 
+TEST(HazardTracker, DetectionsOfSlowDevicesStayOutOfTheDetectionRatio) {
+    // Passes of 10 Hz devices do not count, so neither do their detections: r = 3 detections
+    // of 100 Hz devices / 15 passes of 100 Hz devices = 0.2, not (3 + 10) / 15. Counted in, the
+    // ten 10 Hz detections confirmed the hazard on the second of them (3 detections >= 0.2 x 9
+    // passes), and made r 0.87, so that 5 clean passes resolved it; at r = 0.2,
+    // (1 - 0.2)^n <= 0.01 needs 21 clean passes, capped at the 16 a hazard keeps.
+    const HazardConfig c;  // pass_min_rate_hz 20, confirm_detection_ratio 0.2
+    HazardTracker t;
+    EpochMs now = kT0;
+    const auto detect = [&](std::uint64_t vehicle, double rate_hz) {
+        now += kMinute;
+        HazardDetection e = Event(vehicle, now, 40.0);
+        e.sample_rate_hz = rate_hz;
+        const auto id = t.OnEvent(e, c);
+        HazardPass p = Pass(vehicle, now);  // its own pass: not clean
+        p.sample_rate_hz = rate_hz;
+        t.OnPass(p, c);
+        return id;
+    };
+    std::uint64_t next_passer = 100;
+    const auto pass_by = [&](int count) {
+        for (int k = 0; k < count; ++k) {
+            now += kMinute;
+            HazardPass p = Pass(next_passer++, now);
+            p.sample_rate_hz = 100.0;
+            t.OnPass(p, c);
+        }
+    };
+    const auto id = detect(1, 100.0);
+    ASSERT_TRUE(id);
+    pass_by(4);
+    detect(2, 10.0);
+    pass_by(4);
+    detect(3, 10.0);  // three vehicles, but 1 counted detection < 0.2 x 9 passes
+    EXPECT_EQ(t.Find(*id)->status, HazardStatus::kCandidate);
+    pass_by(4);
+    for (std::uint64_t v = 4; v < 12; ++v) {
+        detect(v, 10.0);
+    }
+    EXPECT_EQ(t.Find(*id)->status, HazardStatus::kCandidate);
+    detect(12, 100.0);
+    detect(13, 100.0);  // 3 counted detections >= 0.2 x 14 passes
+    const Hazard* h = t.Find(*id);
+    EXPECT_EQ(h->status, HazardStatus::kConfirmed);
+    EXPECT_EQ(h->detections, 13U);
+    EXPECT_EQ(h->counted_detections, 3U);
+    EXPECT_EQ(h->passes, 15U);
+    for (int k = 1; k <= 16; ++k) {
+        EXPECT_EQ(t.Find(*id)->status, HazardStatus::kConfirmed) << k - 1 << " clean passes";
+        pass_by(1);
+    }
+    EXPECT_EQ(t.Find(*id)->status, HazardStatus::kResolved);
+}
+
 TEST(HazardTracker, FewDetectionsAmongManyPassesDoNotConfirm) {
     const HazardConfig c;  // confirm_detection_ratio 0.2
     const auto run = [&](int rounds) {
@@ -331,11 +385,12 @@ TEST(HazardTracker, DecodesVersionOneStatesWithoutPassCounts) {
     std::string v2;
     ByteWriter w(v2);
     t.Encode(w);
-    // v1: version byte 1, and no u32 passes after the hazard's detections (version, next id,
-    // count, then id, status, severity, offset, weight sum, detections: 7 + 26 bytes).
+    // v1: version byte 1, and neither u32 passes nor u32 counted detections after the
+    // hazard's detections (version, next id, count, then id, status, severity, offset, weight
+    // sum, detections: 7 + 26 bytes).
     std::string v1 = v2;
     v1[0] = 1;
-    v1.erase(7 + 26, 4);
+    v1.erase(7 + 26, 8);
     ByteReader r(v1);
     const auto back = HazardTracker::Decode(r);
     ASSERT_TRUE(back.has_value()) << back.error().Describe();
@@ -344,10 +399,48 @@ TEST(HazardTracker, DecodesVersionOneStatesWithoutPassCounts) {
     EXPECT_EQ(back->hazards()[0].passes, 0U);
     EXPECT_EQ(back->hazards()[0].status, HazardStatus::kConfirmed);
     EXPECT_EQ(back->hazards()[0].detections, t.hazards()[0].detections);
+    EXPECT_EQ(back->hazards()[0].counted_detections, t.hazards()[0].detections);
     EXPECT_EQ(back->hazards()[0].clean_passes, t.hazards()[0].clean_passes);
-    v1[0] = 3;  // an unknown version is refused
+    v1[0] = 4;  // an unknown version is refused
     ByteReader unknown(v1);
     EXPECT_FALSE(HazardTracker::Decode(unknown).has_value());
+}
+
+TEST(HazardTracker, DecodesVersionTwoStatesCountingEveryDetection) {
+    // A state written before layout v3 (no counted detections) loads with all its detections
+    // counted, its detection ratio as it was; a v3 state with more counted detections than
+    // detections is refused.
+    const HazardConfig c;
+    HazardTracker t;
+    const auto id = Confirmed(t, c);
+    HazardDetection slow = Event(9, kT0 + 10 * kMinute, 40.0);
+    slow.sample_rate_hz = 5.0;
+    t.OnEvent(slow, c);
+    t.OnPass(Pass(77, kT0 + 500 * kMinute), c);
+    ASSERT_EQ(t.Find(id)->detections, 4U);
+    ASSERT_EQ(t.Find(id)->counted_detections, 3U);
+    std::string v3;
+    ByteWriter w(v3);
+    t.Encode(w);
+    ASSERT_EQ(v3[0], 3);
+    ByteReader same(v3);
+    const auto again = HazardTracker::Decode(same);
+    ASSERT_TRUE(again.has_value()) << again.error().Describe();
+    EXPECT_EQ(*again, t);
+    // v2: no u32 counted detections after the passes (7 + 26 + 4 bytes in).
+    std::string v2 = v3;
+    v2[0] = 2;
+    v2.erase(7 + 26 + 4, 4);
+    ByteReader r(v2);
+    const auto back = HazardTracker::Decode(r);
+    ASSERT_TRUE(back.has_value()) << back.error().Describe();
+    EXPECT_TRUE(r.AtEnd());
+    EXPECT_EQ(back->hazards()[0].passes, 1U);
+    EXPECT_EQ(back->hazards()[0].counted_detections, 4U);
+    std::string more = v3;
+    more[7 + 26 + 4] = 5;  // counted detections 5 of 4 (little-endian low byte)
+    ByteReader bad(more);
+    EXPECT_FALSE(HazardTracker::Decode(bad).has_value());
 }
 
 TEST(HazardTracker, NamesAreStable) {

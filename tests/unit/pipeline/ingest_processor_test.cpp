@@ -209,7 +209,8 @@ TEST_F(IngestProcessorTest, PlacesADetectedImpactOnItsSegment) {
     }
     EXPECT_EQ(events[0]->segment, network_->segments()[seg].id);
     EXPECT_NEAR(e.offset_m, along, 6.0);
-    EXPECT_GT(e.uncertainty_m, 2.9F);  // the fix's 3 m accuracy at least
+    EXPECT_GT(e.uncertainty_m, 2.9F);     // the fix's 3 m accuracy at least
+    EXPECT_EQ(e.sample_rate_hz, 100.0F);  // for the tracker's detection ratio
     EXPECT_EQ(events[0]->t_ms, drive.accel.t0_ms + 4010);
 }
 

@@ -29,7 +29,8 @@ std::vector<Observation> OneOfEachKind() {
         .speed_mps = 10.0F,
         .score = 3.0F,
         .lat = 43.2512345,
-        .lon = 76.9012345};
+        .lon = 76.9012345,
+        .sample_rate_hz = 10.0F};
     all.push_back({SegmentId{2}, 1763900000001, e});
     AxleLoads a;
     a.axles = 3;
@@ -88,6 +89,36 @@ TEST(ObservationCodec, RefusesForeignBytesAndNonFiniteNumbers) {
     Observation nan = OneOfEachKind()[4];
     std::get<PavementTemperature>(nan.body).celsius = std::numeric_limits<float>::quiet_NaN();
     EXPECT_FALSE(DecodeObservation(EncodeObservation(nan)));
+}
+
+TEST(ObservationCodec, HazardEventsCarryTheirRateAndOldEventsStillDecode) {
+    const Observation event = OneOfEachKind()[1];
+    const std::string v2 = EncodeObservation(event);
+    ASSERT_EQ(v2[1], 2);  // a hazard event's layout v2: v1's body and an f32 rate
+    const auto back = DecodeObservation(v2);
+    ASSERT_TRUE(back) << back.error().Describe();
+    EXPECT_EQ(std::get<HazardEvent>(back->body).sample_rate_hz, 10.0F);
+    // A record written before the rate was added (v1, without its 4 bytes) decodes, rate 0
+    // (unknown), which the hazard tracker counts as before.
+    std::string v1 = v2.substr(0, v2.size() - 4);
+    v1[1] = 1;
+    const auto old = DecodeObservation(v1);
+    ASSERT_TRUE(old) << old.error().Describe();
+    EXPECT_EQ(std::get<HazardEvent>(old->body).sample_rate_hz, 0.0F);
+    EXPECT_EQ(std::get<HazardEvent>(old->body).offset_m, 41.0F);
+    // Every other kind keeps layout v1, so a reader of v1 still reads it; v2 is only a hazard
+    // event's.
+    const std::string traversal = EncodeObservation(OneOfEachKind()[0]);
+    EXPECT_EQ(traversal[1], 1);
+    std::string as_v2 = traversal;
+    as_v2[1] = 2;
+    EXPECT_EQ(DecodeObservation(as_v2).error().code, ErrorCode::kUnsupportedVersion);
+    // A rate no device sends is refused like any other value ingest never writes.
+    Observation fast = event;
+    std::get<HazardEvent>(fast.body).sample_rate_hz = 4000.0F;
+    EXPECT_EQ(
+        DecodeObservation(EncodeObservation(fast)).error().field, "observation.sample_rate_hz"
+    );
 }
 
 /// `o` with one value changed by `edit`, encoded: what a hand-written or buggy record may hold.

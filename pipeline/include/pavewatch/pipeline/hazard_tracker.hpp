@@ -56,6 +56,10 @@ struct HazardDetection {
         5.0;            ///< 1-sigma: GPS and sampling (DetectedEvent::uncertainty_m) combined
     double peak = 0.0;  ///< DetectedEvent::normalised_peak_mps2, m/s^2
     double speed_mps = 0.0;
+    /// The device's sample rate, Hz; 0 when unknown. A detection of a device below
+    /// HazardConfig::pass_min_rate_hz places and confirms a hazard like any other, but is left
+    /// out of its detection ratio, whose passes leave that device's passes out too.
+    double sample_rate_hz = 0.0;
 };
 
 /// One vehicle's traversal of the segment covering [from_m, to_m], whether or not it detected
@@ -105,9 +109,14 @@ struct Hazard {
     double offset_m = 0.0;    ///< inverse-variance weighted mean of the detections
     double weight_sum = 0.0;  ///< sum of 1 / uncertainty^2, m^-2
     std::uint32_t detections = 0;
-    /// Passes (any vehicle, fast enough) that covered the hazard's position since it was first
-    /// seen, detecting or not (HazardConfig::confirm_detection_ratio).
+    /// Passes (any vehicle, fast enough, from a device fast enough) that covered the hazard's
+    /// position since it was first seen, detecting or not (HazardConfig::confirm_detection_ratio).
     std::uint32_t passes = 0;
+    /// Detections from devices whose passes count in `passes` (sample rate unknown or at least
+    /// HazardConfig::pass_min_rate_hz): the detection ratio is counted_detections / passes, so
+    /// that a 5 Hz device's detection does not count where its passes do not. At most
+    /// `detections`.
+    std::uint32_t counted_detections = 0;
     std::vector<Detection> recent;        ///< newest last
     std::vector<std::uint64_t> vehicles;  ///< distinct detecting vehicles, ascending
     std::vector<CleanPass> clean_passes;  ///< distinct vehicles, after the last detection
@@ -138,7 +147,8 @@ struct OpenHazardCounts {
 /// Cross-vehicle confirmation and lifecycle of the hazards of one segment.
 ///
 /// A candidate is confirmed when confirm_vehicles distinct vehicles detected it and its
-/// detections are at least confirm_detection_ratio of the passes that covered it.
+/// counted detections (of devices whose passes count, HazardConfig::pass_min_rate_hz) are at
+/// least confirm_detection_ratio of the passes that counted and covered it.
 /// Events join the open (non-final) hazard whose position is nearest in standard units within
 /// max(min_radius_m, radius_sigmas x sqrt(u_event^2 + u_hazard^2) + radius_per_speed_s x speed),
 /// else start a candidate. A pass is clean for a hazard when it covers its position (with
@@ -153,7 +163,7 @@ struct OpenHazardCounts {
 /// counter: deterministic for the same inputs. Owned by the segment's state; not thread-safe.
 class HazardTracker {
 public:
-    static constexpr std::uint8_t kVersion = 2;
+    static constexpr std::uint8_t kVersion = 3;
     static constexpr std::size_t kMaxDecodedHazards = 1024;
 
     /// The hazard the event joined or started, or std::nullopt when it was dropped.
@@ -165,9 +175,11 @@ public:
     const Hazard* Find(std::uint32_t id) const;
     OpenHazardCounts CountOpen() const;
 
-    /// Layout v2 (little-endian): u8 version, u32 next_id, u16 count, then per hazard: u32 id,
+    /// Layout v3 (little-endian): u8 version, u32 next_id, u16 count, then per hazard: u32 id,
     /// u8 status, u8 severity, f64 offset, f64 weight_sum, u32 detections, u32 passes (not in
-    /// v1, which Decode still reads with passes = 0), i64 first_seen,
+    /// v1, which Decode still reads with passes = 0), u32 counted_detections (not in v1 or v2,
+    /// which Decode reads with counted_detections = detections, their ratio as it was),
+    /// i64 first_seen,
     /// i64 last_detection, 5 x {u8 present, i64 value} (confirmed, acknowledged,
     /// repair_reported, disputed, closed), short string actor, u8 n + n x {u64 vehicle, i64 t,
     /// f64 peak} recent, u8 n + n x u64 vehicles, u8 n + n x {u64 vehicle, i64 t} clean passes.

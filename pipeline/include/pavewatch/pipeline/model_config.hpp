@@ -162,9 +162,10 @@ struct HazardConfig {
     /// Tracker: a pass counts only at or above this speed, km/h.
     double pass_min_speed_kmh = 15.0;
     /// Tracker: a pass counts (as clean, or toward confirm_detection_ratio) only from a device
-    /// sampling at least this fast, Hz (0: every pass counts). A device that rarely sees an
-    /// impact says little by not seeing one: single-pass recall was ~0.3 at 10 Hz and ~0.05 at
-    /// 5 Hz in the accuracy runs (docs/accuracy.md), so their passes resolved real potholes.
+    /// sampling at least this fast, Hz (0: every pass counts); so does a detection toward the
+    /// detection ratio (Hazard::counted_detections), else r could exceed 1. A device that rarely
+    /// sees an impact says little by not seeing one: single-pass recall was ~0.3 at 10 Hz and ~0.05
+    /// at 5 Hz in the accuracy runs (docs/accuracy.md), so their passes resolved real potholes.
     double pass_min_rate_hz = 20.0;
     /// Tracker: a pass counts for a hazard only if it covers the hazard's position with this
     /// margin on both sides, m.

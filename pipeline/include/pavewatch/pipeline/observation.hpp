@@ -45,6 +45,10 @@ struct HazardEvent {
     float score = 0.0F;  ///< detector's severity score (dimensionless)
     double lat = 0.0;
     double lon = 0.0;
+    /// The detecting device's (mean) sample rate, Hz; 0 when unknown (a record of layout v1).
+    /// The hazard tracker leaves detections of devices whose passes do not count
+    /// (HazardConfig::pass_min_rate_hz) out of the detection ratio.
+    float sample_rate_hz = 0.0F;
 };
 
 /// One vehicle over a weigh-in-motion station.
