@@ -434,10 +434,13 @@ TEST_F(GatewayTest, ARequestIdIsCutBetweenCharacters) {
     for (int i = 0; i < 64; ++i) {
         sixty_four_e += e_acute;
     }
+    const std::string cut_first = sixty_three + e_acute;  // 64 characters, 65 bytes
+    std::string over = cut_first;
+    over += e_acute;
+    over += "xyz";
+    const std::string short_one = "short-" + e_acute;
     for (const auto& [sent, echoed] : std::vector<std::pair<std::string, std::string>>{
-             {sixty_three + e_acute + e_acute + "xyz", sixty_three + e_acute},
-             {sixty_four_e + "z", sixty_four_e},
-             {"short-" + e_acute, "short-" + e_acute}}) {
+             {over, cut_first}, {sixty_four_e + "z", sixty_four_e}, {short_one, short_one}}) {
         c->Send(
             R"({"type":"action","action":"acknowledge","hazard_id":"1-1","request_id":")" + sent +
             R"("})"
@@ -748,7 +751,8 @@ TEST(GatewayFeedExpiry, AnExpiredTokenIsClosedAndActsOnNothingEvenWithoutSubscri
     std::string tokens = R"({"tokens":[)";
     for (const int s : {10, 20, 40, 80}) {
         brief.emplace_back(
-            "brief-token-" + std::to_string(s) + "-0123456789", written_ms + s * 1000
+            "brief-token-" + std::to_string(s) + "-0123456789",
+            written_ms + static_cast<pipeline::EpochMs>(s) * 1000
         );
         tokens += (s == 10 ? "" : ",") + std::string(R"({"name":"brief)") + std::to_string(s) +
                   R"(","role":"contractor","sha256":")" + gateway::Sha256Hex(brief.back().first) +
@@ -793,7 +797,7 @@ TEST(GatewayFeedSnapshot, ASnapshotLargerThanTheQueueLimitIsSent) {
     OwnGateway gw("gwsnapshot", "", {"--feed-max-queued-bytes", "65536"}, records);
     ASSERT_TRUE(gw.ready()) << gw.Log();
     const auto snapshot_of = [](WsClient& c) -> std::optional<std::string> {
-        const auto m = c.Read(10s);
+        auto m = c.Read(10s);
         if (m && json::parse(*m).at("type") == "snapshot") {
             return m;
         }

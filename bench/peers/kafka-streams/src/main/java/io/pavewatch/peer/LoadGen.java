@@ -123,7 +123,7 @@ final class LoadGen {
             int variant = (int) (poisonMade++ % POISON_VARIANTS);
             switch (variant) {
                 case 0 -> buf.put(0, (byte) 0x00); // bad magic
-                case 1 -> buf.put(1, (byte) 2); // other format version
+                case 1 -> buf.put(1, (byte) 3); // a format version no kind has
                 case 2 -> buf.put(2, (byte) 9); // unknown kind
                 case 3 -> length -= 3; // truncated
                 case 4 -> buf.put(length++, (byte) 0); // one trailing byte

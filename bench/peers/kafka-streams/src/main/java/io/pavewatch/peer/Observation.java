@@ -11,13 +11,16 @@ import org.apache.kafka.common.serialization.Serializer;
 /**
  * One decoded observation: only the fields the fold reads, plus the original bytes.
  *
- * <p>Wire layout (little-endian): u8 magic 0xB5, u8 version 1, u8 kind, u64 segment id,
+ * <p>Wire layout (little-endian): u8 magic 0xB5, u8 version (1; 2 for a hazard event, which
+ * carries the device's sample rate after the v1 body), u8 kind, u64 segment id,
  * i64 t_ms, then a body by kind (see the README). {@link #decode} accepts exactly one whole,
  * well-formed observation and answers a poison marker for anything else.
  */
 final class Observation {
     static final int MAGIC = 0xB5;
     static final int VERSION = 1;
+    /** A hazard event's layout with the device's sample rate (f32) after v1's body. */
+    static final int HAZARD_EVENT_VERSION = 2;
     static final int HEADER_BYTES = 1 + 1 + 1 + 8 + 8;
     static final int MAX_AXLES = 16;
 
@@ -137,11 +140,15 @@ final class Observation {
             return poison(raw);
         }
         Reader r = new Reader(raw);
-        if (r.u8() != MAGIC || r.u8() != VERSION) {
+        if (r.u8() != MAGIC) {
             return poison(raw);
         }
+        int version = r.u8();
         Observation o = new Observation(raw, false);
         o.kind = r.u8();
+        if (version != VERSION && !(version == HAZARD_EVENT_VERSION && o.kind == HAZARD_EVENT)) {
+            return poison(raw);
+        }
         o.segment = r.i64();
         o.tMs = r.i64();
         switch (o.kind) {
@@ -166,6 +173,9 @@ final class Observation {
                 r.f32(); // score
                 r.f64(); // lat
                 r.f64(); // lon
+                if (version == HAZARD_EVENT_VERSION) {
+                    r.f32(); // sample_rate_hz
+                }
             }
             case AXLE_LOADS -> {
                 int axles = r.u8();
