@@ -30,8 +30,9 @@ struct FeedOptions {
     /// Updates kept for sessions that fall behind or resume. Default 262 144 (about a minute at
     /// 5 000 updates per second).
     std::size_t journal_capacity = 262144;
-    /// A session more than this many updates behind gets them coalesced to the latest per
-    /// segment. Default 2 000.
+    /// Updates read for a session more than this many at once (after a resume, or when it fell
+    /// behind the hub's wakes) are coalesced to the latest per segment, hazard and alert.
+    /// Default 2 000.
     std::size_t coalesce_after = 2000;
     /// Bytes queued for one session above which it is closed with 4008 (too slow). 4 MiB.
     /// One snapshot or resume replay being sent is not counted (it bounds the backlog of
