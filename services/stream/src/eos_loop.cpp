@@ -424,6 +424,12 @@ struct EosLoop::Impl final : Transaction {
             }
             common::StopFlag::WaitFor(kRetryBackoff);
         }
+        if (!common::StopFlag::Requested()) {
+            // Reading on from where the consumer stands would skip the aborted records: stop
+            // instead (a restart reads from the committed offsets).
+            log.Error("cannot rewind to the committed offsets; stopping");
+            fatal = true;
+        }
     }
 
     /// Commits the open transaction with the consumed offsets. False when it was aborted.
@@ -455,7 +461,7 @@ struct EosLoop::Impl final : Transaction {
             for (const auto& [tp, next] : pending) {
                 offsets.push_back({tp.topic, tp.partition, next});
             }
-            for (;;) {
+            for (int attempt = 0;; ++attempt) {
                 auto r = producer->SendOffsetsToTransaction(*consumer, offsets, kTxnCallTimeout);
                 if (r) {
                     break;
@@ -466,7 +472,7 @@ struct EosLoop::Impl final : Transaction {
                     aborted->Increment();
                     return false;
                 }
-                if (r.error().txn_requires_abort || !r.error().retriable ||
+                if (r.error().txn_requires_abort || !r.error().retriable || attempt >= 30 ||
                     common::StopFlag::Requested()) {
                     log.Warn(
                         "sending offsets to the transaction failed; aborting",
