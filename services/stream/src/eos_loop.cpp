@@ -22,6 +22,12 @@ constexpr milliseconds kRetryBackoff{200};
 /// Attempts at an abort that fails with a retriable error (e.g. it timed out while the broker
 /// restarts) before the producer is replaced instead.
 constexpr int kAbortAttempts = 10;
+/// Attempts at a commit or an offsets send that fails with a retriable error before the
+/// transaction is aborted.
+constexpr int kCommitAttempts = 30;
+/// Attempts at reading the committed offsets and seeking there (a rewind, a lookup) before
+/// giving up.
+constexpr int kOffsetAttempts = 100;
 /// While records flow, the clock is read (for the heartbeat and the commit, metrics and
 /// broker checks) on one turn in this many: a few clock reads per record would cost more than
 /// the rest of the loop's bookkeeping at a million records per second. A power of two.
@@ -120,8 +126,7 @@ struct EosLoop::Impl final : Transaction {
                                   .Name(prefix + "producer_recreated_total")
                                   .Help(
                                       "Transactional producers recreated after a fatal error "
-                                      "(fencing) or an abort that "
-                                      "could not complete"
+                                      "(fencing) or an abort that could not complete"
                                   )
                                   .Register(registry)
                                   .Add({});
@@ -393,7 +398,8 @@ struct EosLoop::Impl final : Transaction {
         if (active.empty()) {
             return;
         }
-        for (int attempt = 0; attempt < 100 && !common::StopFlag::Requested(); ++attempt) {
+        for (int attempt = 0; attempt < kOffsetAttempts && !common::StopFlag::Requested();
+             ++attempt) {
             auto committed_offsets = consumer->Committed(active, kTxnCallTimeout);
             if (committed_offsets) {
                 for (auto& o : *committed_offsets) {
@@ -472,8 +478,8 @@ struct EosLoop::Impl final : Transaction {
                     aborted->Increment();
                     return false;
                 }
-                if (r.error().txn_requires_abort || !r.error().retriable || attempt >= 30 ||
-                    common::StopFlag::Requested()) {
+                if (r.error().txn_requires_abort || !r.error().retriable ||
+                    attempt + 1 >= kCommitAttempts || common::StopFlag::Requested()) {
                     log.Warn(
                         "sending offsets to the transaction failed; aborting",
                         {{"error", r.error().Describe()}}
@@ -499,7 +505,8 @@ struct EosLoop::Impl final : Transaction {
                 aborted->Increment();
                 return false;
             }
-            if (r.error().txn_requires_abort || !r.error().retriable || attempt >= 30) {
+            if (r.error().txn_requires_abort || !r.error().retriable ||
+                attempt + 1 >= kCommitAttempts) {
                 log.Warn(
                     "commit failed; aborting the transaction", {{"error", r.error().Describe()}}
                 );
@@ -880,7 +887,7 @@ std::map<TopicPartition, std::int64_t> EosLoop::CommittedOffsets(
     const std::vector<TopicPartition>& partitions
 ) {
     std::map<TopicPartition, std::int64_t> out;
-    for (int attempt = 0; attempt < 100 && !common::StopFlag::Requested(); ++attempt) {
+    for (int attempt = 0; attempt < kOffsetAttempts && !common::StopFlag::Requested(); ++attempt) {
         auto r = impl_->consumer->Committed(partitions, kTxnCallTimeout);
         if (r) {
             for (const auto& o : *r) {

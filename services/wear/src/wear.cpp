@@ -403,7 +403,6 @@ public:
     }
 
     bool Failed() const override { return store_failed_; }
-    bool store_failed() const { return store_failed_; }
 
 private:
     static bool
@@ -520,7 +519,6 @@ private:
         if (r.positions) {
             const pipeline::InputPositions& read = *r.positions;
             if (read == committed) {
-                CutToPositions(r);
                 FinishRestore(p, read);
                 return;
             }
@@ -531,7 +529,6 @@ private:
                     "stop",
                     p
                 );
-                CutToPositions(r);
                 FinishRestore(p, read);
                 return;
             }
@@ -558,7 +555,6 @@ private:
                 "the changelog stayed behind the committed offsets; resuming where its states stop",
                 p
             );
-            CutToPositions(r);
             FinishRestore(p, *r.positions);
         } else {
             LogPositions(
@@ -573,7 +569,8 @@ private:
 
     /// Drops the states buffered after the last positions record, as the restore ends there:
     /// the states kept are exactly those the positions reflect. (Settle ends a restore at its
-    /// positions only while none of those states has been loaded into the store.)
+    /// positions only while none of those states has been loaded into the store; a restore
+    /// that read no positions record ends at the committed offsets with all it read.)
     static void CutToPositions(Restore& r) {
         if (r.entries.size() > r.entries_at_positions) {
             r.bytes.resize(r.entries[r.entries_at_positions].offset);
@@ -781,6 +778,9 @@ private:
         Restore& r = it->second;
         const state::PartitionMeta meta{
             positions.observations, positions.actions, std::max(r.next, r.end)};
+        if (r.positions) {
+            CutToPositions(r);
+        }
         if (!LoadRestored(p, r, 0)) {
             return;
         }
@@ -1010,7 +1010,7 @@ int Main(int argc, char** argv) {
         processor.Attach(loop);
         code = loop.Run();
     }
-    if (processor.store_failed()) {
+    if (processor.Failed()) {
         code = 1;
     }
     log.Info("stopped", {{"exit_code", code}});
